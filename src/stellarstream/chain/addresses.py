@@ -1,0 +1,29 @@
+"""StrKey checks for the address kinds the API accepts."""
+
+from __future__ import annotations
+
+from stellar_sdk import StrKey
+
+from stellarstream.errors import ValidationError
+
+
+def is_account(value: str) -> bool:
+    return StrKey.is_valid_ed25519_public_key(value)
+
+
+def is_contract(value: str) -> bool:
+    return StrKey.is_valid_contract(value)
+
+
+def is_muxed(value: str) -> bool:
+    return StrKey.is_valid_med25519_public_key(value)
+
+
+def require_address(value: str, field: str, *, kinds: str = "GMC") -> str:
+    """Return ``value`` if it is a valid StrKey of one of ``kinds`` (G, M, C), else raise."""
+    checks = {"G": is_account, "M": is_muxed, "C": is_contract}
+    if any(checks[kind](value) for kind in kinds):
+        return value
+    names = {"G": "account (G...)", "M": "muxed account (M...)", "C": "contract (C...)"}
+    wanted = " or ".join(names[kind] for kind in kinds)
+    raise ValidationError(f"{field} must be a valid Stellar {wanted} address", field=field)

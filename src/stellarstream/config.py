@@ -1,0 +1,172 @@
+"""Settings: every knob is one ``STELLARSTREAM_*`` environment variable (or a line in ``.env``).
+
+Secrets that are not set (``JWT_SECRET``, ``SIGNING_SECRET``, ``URI_REQUEST_SIGNING_KEY``) are
+generated once and kept in ``VAR_DIR`` with mode 0600, so no installation ever runs on a known
+default. Build settings with :func:`load_settings`; pass the object down, never read env vars
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from stellar_sdk import Keypair, Network, StrKey
+
+
+class StellarNetwork(StrEnum):
+    TESTNET = "testnet"
+    MAINNET = "mainnet"
+    FUTURENET = "futurenet"
+    CUSTOM = "custom"
+
+
+# passphrase, RPC, Horizon. Mainnet RPC comes from a provider: there is no SDF default.
+NETWORK_DEFAULTS: dict[StellarNetwork, tuple[str, str | None, str | None]] = {
+    StellarNetwork.TESTNET: (
+        Network.TESTNET_NETWORK_PASSPHRASE,
+        "https://soroban-testnet.stellar.org",
+        "https://horizon-testnet.stellar.org",
+    ),
+    StellarNetwork.MAINNET: (
+        Network.PUBLIC_NETWORK_PASSPHRASE,
+        None,
+        "https://horizon.stellar.org",
+    ),
+    StellarNetwork.FUTURENET: (
+        Network.FUTURENET_NETWORK_PASSPHRASE,
+        "https://rpc-futurenet.stellar.org",
+        "https://horizon-futurenet.stellar.org",
+    ),
+}
+
+
+class Settings(BaseSettings):
+    """All configuration of a StellarStream process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STELLARSTREAM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    public_url: str = "http://localhost:3000"
+    log_level: str = "info"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    network: StellarNetwork = StellarNetwork.TESTNET
+    network_passphrase: str = ""
+    rpc_url: str = ""
+    horizon_url: str = ""
+    contract_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    home_domain: str = "localhost:3000"
+    signing_secret: SecretStr | None = None
+    challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+
+    invoice_default_ttl_seconds: int = Field(default=7 * 86400, ge=60)
+
+    @field_validator("contract_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("contract_ids")
+    @classmethod
+    def _check_ids(cls, value: list[str]) -> list[str]:
+        for cid in value:
+            if not StrKey.is_valid_contract(cid):
+                raise ValueError(f"{cid!r} is not a contract id (C... StrKey)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _check_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not StrKey.is_valid_ed25519_secret_seed(value.get_secret_value()):
+            raise ValueError("STELLARSTREAM_SIGNING_SECRET is not a Stellar secret seed (S...)")
+        return value
+
+    @model_validator(mode="after")
+    def _network_defaults(self) -> Settings:
+        if self.network is StellarNetwork.CUSTOM:
+            if not self.network_passphrase:
+                raise ValueError(
+                    "STELLARSTREAM_NETWORK=custom needs STELLARSTREAM_NETWORK_PASSPHRASE"
+                )
+            return self
+        passphrase, rpc, horizon = NETWORK_DEFAULTS[self.network]
+        # Frozen model: fill defaults through object.__setattr__ once, at construction.
+        if not self.network_passphrase:
+            object.__setattr__(self, "network_passphrase", passphrase)
+        if not self.rpc_url and rpc:
+            object.__setattr__(self, "rpc_url", rpc)
+        if not self.horizon_url and horizon:
+            object.__setattr__(self, "horizon_url", horizon)
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; the default is an SQLite file inside ``var_dir``."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'stellarstream.db'}"
+
+    @property
+    def signing_keypair(self) -> Keypair:
+        """The server's SEP-10 signing key."""
+        assert self.signing_secret is not None, "load_settings() fills the signing secret"
+        return Keypair.from_secret(self.signing_secret.get_secret_value())
+
+    @property
+    def jwt_key(self) -> str:
+        assert self.jwt_secret is not None, "load_settings() fills the JWT secret"
+        return self.jwt_secret.get_secret_value()
+
+
+def _read_or_create_secret(path: Path, make: Any) -> str:
+    """Return the secret kept in ``path``, creating it (mode 0600) the first time."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value: str = make()
+    # O_EXCL: two processes starting at once must not both write (one would lose).
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and fill unset secrets from (or into) ``var_dir``."""
+    settings = Settings(**overrides)
+    updates: dict[str, Any] = {}
+    if settings.jwt_secret is None:
+        updates["jwt_secret"] = SecretStr(
+            _read_or_create_secret(settings.var_dir / "jwt_secret", lambda: secrets.token_hex(32))
+        )
+    if settings.signing_secret is None:
+        updates["signing_secret"] = SecretStr(
+            _read_or_create_secret(
+                settings.var_dir / "signing_secret", lambda: Keypair.random().secret
+            )
+        )
+    if settings.database_url == "":
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings.model_copy(update=updates) if updates else settings

@@ -1,0 +1,174 @@
+"""SQLAlchemy models: the whole schema, created only through Alembic migrations.
+
+Tables: ``invoice_links`` and ``idempotency_keys`` (invoice links), ``contract_events`` (every
+contract event once, the "sync store"), ``streams`` (the projection, rebuildable from events) and
+``sync_state`` (the checkpoint per contract and source).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stellarstream.db.types import Amount, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ADDRESS = String(69)  # G/C are 56 chars, M (muxed) 69
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InvoiceLink(Base):
+    """A shareable request to be paid by a stream."""
+
+    __tablename__ = "invoice_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    sender: Mapped[str] = mapped_column(ADDRESS)
+    receiver: Mapped[str] = mapped_column(ADDRESS)
+    amount: Mapped[int] = mapped_column(Amount)
+    token_address: Mapped[str] = mapped_column(ADDRESS)
+    duration: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(String(500))
+    pdf_url: Mapped[str | None] = mapped_column(String(2048))
+    xdr_params: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stream_id: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_invoice_links_sender_created", "sender", "created_at", "id"),)
+
+
+class IdempotencyKey(Base):
+    """A replayable response for a client-chosen ``Idempotency-Key`` (per account)."""
+
+    __tablename__ = "idempotency_keys"
+
+    account: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    response_body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ContractEvent(Base):
+    """One contract event, stored once whatever source delivered it."""
+
+    __tablename__ = "contract_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    contract_id: Mapped[str] = mapped_column(String(56))
+    ledger: Mapped[int] = mapped_column(BigInteger)
+    ledger_closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tx_hash: Mapped[str] = mapped_column(String(64))
+    tx_index: Mapped[int] = mapped_column(Integer)
+    op_index: Mapped[int] = mapped_column(Integer)
+    event_index: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(32))
+    stream_id: Mapped[int | None] = mapped_column(BigInteger)
+    topic_xdr: Mapped[list[str]] = mapped_column(JSON)
+    value_xdr: Mapped[str] = mapped_column(Text)
+    decoded: Mapped[Any] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "event_index", name="uq_contract_events_tx_event"),
+        Index(
+            "ix_contract_events_stream_order",
+            "contract_id",
+            "stream_id",
+            "ledger",
+            "tx_index",
+            "op_index",
+            "event_index",
+        ),
+        Index("ix_contract_events_order", "ledger", "tx_index", "op_index", "event_index"),
+    )
+
+
+class Stream(Base):
+    """Projected state of one on-chain stream: a pure function of its events."""
+
+    __tablename__ = "streams"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    contract_id: Mapped[str] = mapped_column(String(56))
+    stream_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(SmallInteger)
+    sender: Mapped[str] = mapped_column(ADDRESS, index=True)
+    receiver: Mapped[str] = mapped_column(ADDRESS, index=True)
+    beneficiary: Mapped[str] = mapped_column(ADDRESS)
+    token: Mapped[str] = mapped_column(ADDRESS, index=True)
+    total_amount: Mapped[int] = mapped_column(Amount)
+    withdrawn_amount: Mapped[int] = mapped_column(Amount)
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    cliff_time: Mapped[int] = mapped_column(BigInteger)
+    end_time: Mapped[int] = mapped_column(BigInteger, index=True)
+    curve_type: Mapped[int] = mapped_column(SmallInteger, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_to_receiver: Mapped[int | None] = mapped_column(Amount)
+    cancel_to_sender: Mapped[int | None] = mapped_column(Amount)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived_at: Mapped[int | None] = mapped_column(BigInteger)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_at: Mapped[int | None] = mapped_column(BigInteger)
+    memo: Mapped[str | None] = mapped_column(String(32), index=True)
+    yield_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    vault_address: Mapped[str | None] = mapped_column(ADDRESS)
+    created_ledger: Mapped[int] = mapped_column(BigInteger)
+    created_tx: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_ledger: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "stream_id", name="uq_streams_contract_stream"),
+    )
+
+
+class SyncState(Base):
+    """Checkpoint: the last ledger below which everything is stored, per contract and source."""
+
+    __tablename__ = "sync_state"
+
+    contract_id: Mapped[str] = mapped_column(String(56), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ledger: Mapped[int] = mapped_column(BigInteger)
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,97 @@
+"""Typed errors. Every error carries a message a user can act on.
+
+Hierarchy::
+
+    StellarStreamError
+    ├── ValidationError          bad input (400/422), names the field
+    ├── AuthError                401: missing, expired, tampered or wrong-secret token
+    ├── PermissionDenied         403
+    ├── NotFound                 404
+    ├── Conflict                 409: state does not allow the action (names allowed states)
+    ├── RateLimited              429 (retryable)
+    └── SourceError              a chain data source failed
+        ├── SourceUnavailable    unreachable / timed out / 5xx after retries (retryable)
+        ├── RangeUnavailable     the range is outside what the source keeps
+        └── MalformedResponse    the source answered something we cannot parse
+
+Domain errors become HTTP responses in one place (``api/errors.py``).
+"""
+
+from __future__ import annotations
+
+
+class StellarStreamError(Exception):
+    """Base of all StellarStream errors."""
+
+    code: str = "error"
+    status_code: int = 500
+    retryable: bool = False
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, field={self.field!r})"
+
+
+class ValidationError(StellarStreamError):
+    code = "validation_error"
+    status_code = 422
+
+
+class AuthError(StellarStreamError):
+    code = "unauthorized"
+    status_code = 401
+
+
+class PermissionDenied(StellarStreamError):
+    code = "forbidden"
+    status_code = 403
+
+
+class NotFound(StellarStreamError):
+    code = "not_found"
+    status_code = 404
+
+
+class Conflict(StellarStreamError):
+    code = "conflict"
+    status_code = 409
+
+
+class RateLimited(StellarStreamError):
+    code = "rate_limited"
+    status_code = 429
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceError(StellarStreamError):
+    code = "source_error"
+    status_code = 502
+
+
+class SourceUnavailable(SourceError):
+    code = "source_unavailable"
+    retryable = True
+
+
+class RangeUnavailable(SourceError):
+    """The requested ledgers are outside what the source keeps."""
+
+    code = "range_unavailable"
+
+    def __init__(self, message: str, *, oldest_ledger: int, latest_ledger: int) -> None:
+        super().__init__(message)
+        self.oldest_ledger = oldest_ledger
+        self.latest_ledger = latest_ledger
+
+
+class MalformedResponse(SourceError):
+    code = "malformed_response"
+    retryable = True
