@@ -13,6 +13,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -69,11 +70,9 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
-    home_domain: str = "localhost:3000"
+    home_domain: str = ""
     signing_secret: SecretStr | None = None
     challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
-
-    invoice_default_ttl_seconds: int = Field(default=7 * 86400, ge=60)
 
     @field_validator("contract_ids", mode="before")
     @classmethod
@@ -119,6 +118,16 @@ class Settings(BaseSettings):
         if not self.horizon_url and horizon:
             object.__setattr__(self, "horizon_url", horizon)
         return self
+
+    @property
+    def web_auth_domain(self) -> str:
+        """Host (and port) of PUBLIC_URL: where SEP-10 clients reach us."""
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def sep10_home_domain(self) -> str:
+        """HOME_DOMAIN, defaulting to the host of PUBLIC_URL."""
+        return self.home_domain or self.web_auth_domain
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,8 +3,8 @@
 ``Amount`` holds any i128 as a Python ``int``. PostgreSQL stores ``NUMERIC(39,0)``. SQLite has no
 exact integer wider than 64 bits (and its NUMERIC affinity turns big values into lossy REALs), so
 there an amount is a 40-character text that sorts like the number it encodes:
-``+`` then 39 zero-padded digits for n >= 0, ``-`` then ``10**39 - |n|`` zero-padded for n < 0
-(``-`` sorts before ``+`` in ASCII, and a larger magnitude gives a smaller complement). Comparison,
+``P`` then 39 zero-padded digits for n >= 0, ``N`` then ``10**39 - |n|`` zero-padded for n < 0
+(``N`` sorts before ``P``, and a larger magnitude gives a smaller complement). Comparison,
 ``ORDER BY``, ``MIN``/``MAX`` and equality work in SQL; sums go through :func:`sqlite_amount_sum`.
 """
 
@@ -29,14 +29,14 @@ def encode_sqlite_amount(value: int) -> str:
     if not I128_MIN <= value <= I128_MAX:
         raise ValueError(f"amount {value} does not fit in i128")
     if value >= 0:
-        return "+" + str(value).zfill(_WIDTH)
-    return "-" + str(_COMPLEMENT + value).zfill(_WIDTH)
+        return "P" + str(value).zfill(_WIDTH)
+    return "N" + str(_COMPLEMENT + value).zfill(_WIDTH)
 
 
 def decode_sqlite_amount(text: str) -> int:
     """Inverse of :func:`encode_sqlite_amount`."""
     digits = int(text[1:])
-    return digits if text[0] == "+" else digits - _COMPLEMENT
+    return digits if text[0] == "P" else digits - _COMPLEMENT
 
 
 class Amount(TypeDecorator[int]):

@@ -1,0 +1,3 @@
+from stellarstream.cli import app
+
+app()

@@ -1,0 +1,38 @@
+"""Request ids: every response carries ``X-Request-Id`` and every log line of the request too."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_VALID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Echo a sane client ``X-Request-Id`` or make one; bind it to structlog's context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _VALID.match(sent) else secrets.token_hex(8)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")

@@ -1,0 +1,105 @@
+"""The ``stellarstream`` command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import structlog
+import typer
+import uvicorn
+from pydantic import ValidationError as SettingsError
+from rich.console import Console
+
+from stellarstream.config import Settings, load_settings
+from stellarstream.db import migrate
+from stellarstream.db.engine import make_engine
+from stellarstream.ops.logging import configure_logging
+
+app = typer.Typer(
+    help="StellarStream: index a Soroban streaming contract and serve it over HTTP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+log = structlog.get_logger("stellarstream")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        for error in exc.errors():
+            name = "STELLARSTREAM_" + "_".join(str(p) for p in error["loc"]).upper()
+            err.print(f"[red]configuration error[/red] {name}: {error['msg']}")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _upgrade(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        log.info("database_migrated", revision=migrate.current_revision(engine))
+    finally:
+        engine.dispose()
+
+
+def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
+    from stellarstream.api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        proxy_headers=True,
+    )
+    log.info("api_starting", url=f"http://{config.host}:{config.port}", docs="/docs")
+    uvicorn.Server(config).run()
+
+
+HostOpt = Annotated[str | None, typer.Option(help="Bind address (default STELLARSTREAM_HOST)")]
+PortOpt = Annotated[int | None, typer.Option(help="Port (default STELLARSTREAM_PORT)")]
+
+
+@app.command()
+def up(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Migrate the database, then run the API in the foreground (Ctrl-C stops it)."""
+    settings = _settings()
+    _upgrade(settings)
+    _serve_api(settings, host, port)
+
+
+@app.command()
+def api(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Migrate the database, then run only the API."""
+    settings = _settings()
+    _upgrade(settings)
+    _serve_api(settings, host, port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all pending migrations."""
+    _upgrade(_settings())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and the newest one."""
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        current = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"current: {current}  head: {migrate.head_revision()}")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m stellarstream`
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Invoice links: shareable requests to be paid by a stream."""

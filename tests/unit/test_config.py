@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from stellar_sdk import Keypair, Network, StrKey
+
+from stellarstream.config import load_settings
+
+CONTRACT = StrKey.encode_contract(bytes([7]) * 32)
+
+
+def test_missing_secrets_are_generated_once_with_mode_0600(tmp_path: Path) -> None:
+    first = load_settings(_env_file=None, var_dir=tmp_path)
+    for name in ("jwt_secret", "signing_secret"):
+        path = tmp_path / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    second = load_settings(_env_file=None, var_dir=tmp_path)
+    assert first.jwt_key == second.jwt_key and len(first.jwt_key) == 64
+    assert first.signing_keypair.public_key == second.signing_keypair.public_key
+    other = load_settings(_env_file=None, var_dir=tmp_path / "elsewhere")
+    assert other.jwt_key != first.jwt_key
+
+
+def test_explicit_secrets_win_and_nothing_is_written(tmp_path: Path) -> None:
+    seed = Keypair.random().secret
+    settings = load_settings(
+        _env_file=None, var_dir=tmp_path, jwt_secret="x" * 40, signing_secret=seed
+    )
+    assert settings.jwt_key == "x" * 40
+    assert settings.signing_keypair.secret == seed
+    assert not (tmp_path / "jwt_secret").exists()
+
+
+def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, var_dir=tmp_path)
+    assert settings.jwt_key not in repr(settings)
+    assert settings.signing_keypair.secret not in repr(settings)
+
+
+def test_env_vars_and_network_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STELLARSTREAM_NETWORK", "mainnet")
+    monkeypatch.setenv("STELLARSTREAM_CONTRACT_IDS", f" {CONTRACT} ,")
+    monkeypatch.setenv("STELLARSTREAM_PORT", "8080")
+    settings = load_settings(_env_file=None, var_dir=tmp_path)
+    assert settings.network_passphrase == Network.PUBLIC_NETWORK_PASSPHRASE
+    assert settings.horizon_url == "https://horizon.stellar.org"
+    assert settings.rpc_url == ""  # mainnet RPC comes from a provider
+    assert settings.contract_ids == [CONTRACT]
+    assert settings.port == 8080
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'stellarstream.db'}"
+
+
+def test_testnet_is_the_default(tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, var_dir=tmp_path)
+    assert settings.network_passphrase == Network.TESTNET_NETWORK_PASSPHRASE
+    assert settings.rpc_url == "https://soroban-testnet.stellar.org"
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert settings.sep10_home_domain == "localhost:3000"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"network": "custom"}, "NETWORK_PASSPHRASE"),
+        ({"contract_ids": "GABC"}, "contract id"),
+        ({"signing_secret": "not-a-seed"}, "secret seed"),
+        ({"port": 0}, "port"),
+    ],
+)
+def test_bad_configuration_is_rejected_with_the_reason(
+    tmp_path: Path, overrides: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        load_settings(_env_file=None, var_dir=tmp_path, **overrides)
+    assert needle in str(info.value)
