@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import structlog
 import typer
@@ -48,6 +49,18 @@ def _upgrade(settings: Settings) -> None:
         engine.dispose()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, but a handled SIGINT/SIGTERM ends in a clean exit 0 instead of being re-raised."""
+
+    def capture_signals(self) -> Any:
+        self._captured_signals: list[int] = []
+        return super().capture_signals()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals = []
+
+
 def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
     from stellarstream.api.app import create_app
 
@@ -60,7 +73,7 @@ def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
         proxy_headers=True,
     )
     log.info("api_starting", url=f"http://{config.host}:{config.port}", docs="/docs")
-    uvicorn.Server(config).run()
+    _Server(config).run()
 
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address (default STELLARSTREAM_HOST)")]
@@ -99,6 +112,23 @@ def db_current() -> None:
     finally:
         engine.dispose()
     typer.echo(f"current: {current}  head: {migrate.head_revision()}")
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """Autogenerate a migration from the models (for developers; review the file it writes)."""
+    import tempfile
+    from pathlib import Path
+
+    from alembic import command
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'autogen.db'}")
+        try:
+            migrate.upgrade(engine)
+            command.revision(migrate.alembic_config(engine), message=message, autogenerate=True)
+        finally:
+            engine.dispose()
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m stellarstream`

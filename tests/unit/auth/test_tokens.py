@@ -27,7 +27,7 @@ def test_expired_token_says_expired() -> None:
 
 def test_tampered_payload_says_tampered() -> None:
     token, _ = issue_token(SECRET, ACCOUNT, NOW, 3600)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = jwt.encode(
         {"sub": "GOTHER", "exp": 9999999999, "iat": 1},
         "k" * 32,
