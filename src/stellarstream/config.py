@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     horizon_url: str = ""
     contract_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    start_ledger: int | None = Field(default=None, ge=1)
+    poll_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    rpc_max_retries: int = Field(default=5, ge=0, le=20)
+    rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
+    protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)
+    standby_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
     home_domain: str = ""

@@ -480,3 +480,25 @@ def _json_value(name: str, value: Any) -> Json:
     if isinstance(value, tuple):
         return list(value)
     return value  # type: ignore[no-any-return]
+
+
+_BY_KIND: dict[str, type[Any]] = {cls.kind: cls for cls in EVENT_TYPES}
+
+
+def from_json(data: dict[str, Any]) -> DomainEvent:
+    """Rebuild a domain event from :func:`to_json` output (the stored ``decoded`` column).
+
+    Cheaper than decoding the XDR again, so projections can be rebuilt from stored events.
+    """
+    cls = _BY_KIND[str(data["kind"])]
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = data.get(f.name)
+        annotation = str(f.type)
+        if isinstance(value, str) and annotation.startswith("int"):
+            value = int(value)
+        elif isinstance(value, list) and annotation.startswith("tuple"):
+            value = tuple(value)
+        values[f.name] = value
+    event: DomainEvent = cls(**values)
+    return event

@@ -1,0 +1,1 @@
+"""Ingestion: store events once, project stream state, checkpoint; the live indexer."""

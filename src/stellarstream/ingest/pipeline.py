@@ -1,0 +1,114 @@
+"""One batch through decode -> store -> project -> invoices -> checkpoint, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from stellarstream.chain import events as ev
+from stellarstream.chain.decode import decode
+from stellarstream.chain.source import Batch
+from stellarstream.db.models import Stream
+from stellarstream.ingest import checkpoint
+from stellarstream.ingest.project import Located, project
+from stellarstream.ingest.store import StreamKey, insert_events, stream_events
+from stellarstream.invoices.completion import complete_invoices
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """Counts for one batch."""
+
+    events: int
+    new: int
+    duplicate: int
+    undecoded: int
+    streams: int
+    invoices_completed: int
+    covered_to: int
+
+
+def ingest_batch(
+    session: Session,
+    batch: Batch,
+    contract_ids: list[str],
+    *,
+    now: datetime,
+    fee_bps: int = 0,
+    checkpoint_source: str | None = None,
+) -> Ingested:
+    """Store ``batch`` and everything derived from it; the caller commits once.
+
+    ``checkpoint_source``: advance that checkpoint to ``batch.covered_to`` in the same
+    transaction (None for callers that track coverage themselves).
+    """
+    wanted = set(contract_ids)
+    pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
+    stored = insert_events(session, pairs, source=batch.source, now=now)
+    touched = stored.touched
+    rebuild_streams(session, touched)
+    created = [(raw, e) for raw, e in stored.new if isinstance(e, ev.StreamCreated)]
+    completed = complete_invoices(session, created, fee_bps=fee_bps, now=now)
+    if checkpoint_source is not None:
+        checkpoint.advance(
+            session, contract_ids, checkpoint_source, batch.covered_to, batch.cursor, now
+        )
+    return Ingested(
+        events=len(pairs),
+        new=len(stored.new),
+        duplicate=stored.duplicate,
+        undecoded=stored.undecoded,
+        streams=len(touched),
+        invoices_completed=completed,
+        covered_to=batch.covered_to,
+    )
+
+
+def rebuild_streams(session: Session, keys: set[StreamKey]) -> None:
+    """Recompute each stream in ``keys`` from all its stored events (upsert or delete)."""
+    if not keys:
+        return
+    grouped = stream_events(session, keys)
+    rows: list[dict[str, Any]] = []
+    gone: list[StreamKey] = []
+    for (contract_id, stream_id), stored in grouped.items():
+        located = [
+            Located(
+                event=ev.from_json(row.decoded),
+                ledger=row.ledger,
+                tx_index=row.tx_index,
+                op_index=row.op_index,
+                event_index=row.event_index,
+                tx_hash=row.tx_hash,
+            )
+            for row in stored
+        ]
+        state = project(contract_id, stream_id, located)
+        if state is None:
+            gone.append((contract_id, stream_id))
+        else:
+            rows.append(state)
+    if rows:
+        _upsert_streams(session, rows)
+    for contract_id, stream_id in gone:
+        session.execute(
+            delete(Stream).where(Stream.contract_id == contract_id, Stream.stream_id == stream_id)
+        )
+
+
+def _upsert_streams(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [c for c in rows[0] if c not in ("contract_id", "stream_id")]
+    for start in range(0, len(rows), 1000):
+        statement = insert(Stream).values(rows[start : start + 1000])
+        statement = statement.on_conflict_do_update(
+            index_elements=["contract_id", "stream_id"],
+            set_={c: statement.excluded[c] for c in columns},
+        )
+        session.execute(statement)
