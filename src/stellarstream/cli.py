@@ -82,10 +82,44 @@ PortOpt = Annotated[int | None, typer.Option(help="Port (default STELLARSTREAM_P
 
 @app.command()
 def up(host: HostOpt = None, port: PortOpt = None) -> None:
-    """Migrate the database, then run the API in the foreground (Ctrl-C stops it)."""
+    """Migrate, then run the API and the indexer in the foreground (Ctrl-C stops both)."""
+    from stellarstream.ops.supervise import ChildProcess, stellarstream_command
+
     settings = _settings()
     _upgrade(settings)
-    _serve_api(settings, host, port)
+    indexer = None
+    if settings.contract_ids:
+        indexer = ChildProcess("indexer", stellarstream_command("indexer"))
+        indexer.start()
+    else:
+        log.warning(
+            "indexer_not_started",
+            reason="no contracts configured: set STELLARSTREAM_CONTRACT_IDS to index a contract",
+        )
+    try:
+        _serve_api(settings, host, port)
+    finally:
+        if indexer is not None:
+            indexer.stop()
+
+
+@app.command()
+def indexer() -> None:
+    """Run the live indexer: follow the chain from the checkpoint (SIGTERM stops it cleanly)."""
+    from stellarstream.ingest.runner import run_indexer
+
+    settings = _settings()
+    if not settings.contract_ids:
+        err.print("[red]error[/red] no contracts to index: set STELLARSTREAM_CONTRACT_IDS=C...")
+        raise typer.Exit(2)
+    if not settings.rpc_url:
+        err.print(
+            f"[red]error[/red] no RPC endpoint for network {settings.network.value}: "
+            "set STELLARSTREAM_RPC_URL (mainnet RPC comes from a provider)"
+        )
+        raise typer.Exit(2)
+    _upgrade(settings)
+    raise typer.Exit(run_indexer(settings))
 
 
 @app.command()

@@ -95,10 +95,10 @@ class Indexer:
 
     def run(self) -> None:
         """Hold the lock and index until stopped."""
-        if not self._lock.acquire(self._stop.event):
-            return
-        log.info("indexer_started", contracts=self._contract_ids)
         try:
+            if not self._lock.acquire(self._stop.event):
+                return
+            log.info("indexer_started", contracts=self._contract_ids)
             failures = 0
             while not self._stop.is_set():
                 if not self._lock.healthy():

@@ -38,7 +38,8 @@ class Located:
 def project(contract_id: str, stream_id: int, located: list[Located]) -> dict[str, Any] | None:
     """The ``streams`` row for one stream, or ``None`` if its creation is not stored (yet)."""
     row: dict[str, Any] | None = None
-    for item in sorted(located, key=lambda loc: loc.order_key):
+    # tx_hash only breaks ties that a real chain never has (same ledger and tx index).
+    for item in sorted(located, key=lambda loc: (*loc.order_key, loc.tx_hash)):
         event = item.event
         if row is None:
             row = _created(contract_id, stream_id, item)

@@ -1,0 +1,60 @@
+"""Wire the live indexer from settings: RPC client, source, lock, signals."""
+
+from __future__ import annotations
+
+import structlog
+
+from stellarstream.chain.rpc import RetryInfo, RpcClient, RpcSource
+from stellarstream.clock import utc_now
+from stellarstream.config import Settings
+from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.ingest.indexer import Indexer, Shutdown, StopSignal
+from stellarstream.ingest.lock import IndexerAlreadyRunning, lock_for
+
+log = structlog.get_logger(__name__)
+
+
+def run_indexer(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; return the process exit code."""
+    stop = StopSignal()
+    stop.install()
+    engine = make_engine(settings.resolved_database_url)
+
+    def on_retry(info: RetryInfo) -> None:
+        log.warning(
+            "rpc_retry",
+            attempt=info.attempt,
+            retry_in_seconds=round(info.delay, 2),
+            reason=info.reason,
+        )
+
+    client = RpcClient(
+        settings.rpc_url,
+        timeout=settings.rpc_timeout_seconds,
+        max_retries=settings.rpc_max_retries,
+        on_retry=on_retry,
+        sleep=stop.wait,
+    )
+    try:
+        indexer = Indexer(
+            sessions=make_sessionmaker(engine),
+            source=RpcSource(client, limit=settings.rpc_page_limit),
+            contract_ids=settings.contract_ids,
+            latest_ledger=lambda: client.get_latest_ledger().sequence,
+            clock=utc_now,
+            stop=stop,
+            lock=lock_for(engine, settings.contract_ids, settings.standby_poll_seconds),
+            start_ledger=settings.start_ledger,
+            poll_interval=settings.poll_interval_seconds,
+            fee_bps=settings.protocol_fee_bps,
+        )
+        indexer.run()
+    except IndexerAlreadyRunning as exc:
+        log.error("indexer_refused", reason=exc.message)
+        return 3
+    except Shutdown:
+        return 0
+    finally:
+        client.close()
+        engine.dispose()
+    return 0
