@@ -131,15 +131,15 @@ class Stream(Base):
     contract_id: Mapped[str] = mapped_column(String(56))
     stream_id: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(SmallInteger)
-    sender: Mapped[str] = mapped_column(ADDRESS, index=True)
-    receiver: Mapped[str] = mapped_column(ADDRESS, index=True)
+    sender: Mapped[str] = mapped_column(ADDRESS)
+    receiver: Mapped[str] = mapped_column(ADDRESS)
     beneficiary: Mapped[str] = mapped_column(ADDRESS)
-    token: Mapped[str] = mapped_column(ADDRESS, index=True)
+    token: Mapped[str] = mapped_column(ADDRESS)
     total_amount: Mapped[int] = mapped_column(Amount)
     withdrawn_amount: Mapped[int] = mapped_column(Amount)
     start_time: Mapped[int] = mapped_column(BigInteger)
     cliff_time: Mapped[int] = mapped_column(BigInteger)
-    end_time: Mapped[int] = mapped_column(BigInteger, index=True)
+    end_time: Mapped[int] = mapped_column(BigInteger)
     curve_type: Mapped[int] = mapped_column(SmallInteger, default=0)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
@@ -157,8 +157,15 @@ class Stream(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_ledger: Mapped[int] = mapped_column(BigInteger)
 
+    # Keyset pages: every list filter has an index ending in its sort key and the id.
     __table_args__ = (
         UniqueConstraint("contract_id", "stream_id", name="uq_streams_contract_stream"),
+        Index("ix_streams_created", "created_ledger", "id"),
+        Index("ix_streams_end", "end_time", "id"),
+        Index("ix_streams_amount", "total_amount", "id"),
+        Index("ix_streams_sender_created", "sender", "created_ledger", "id"),
+        Index("ix_streams_receiver_created", "receiver", "created_ledger", "id"),
+        Index("ix_streams_token_created", "token", "created_ledger", "id"),
     )
 
 
@@ -171,4 +178,5 @@ class SyncState(Base):
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     ledger: Mapped[int] = mapped_column(BigInteger)
     cursor: Mapped[str | None] = mapped_column(String(64))
+    latest_ledger: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

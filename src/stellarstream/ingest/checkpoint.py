@@ -48,8 +48,12 @@ def advance(
     ledger: int,
     cursor: str | None,
     now: datetime,
+    latest_ledger: int | None = None,
 ) -> None:
-    """Record that everything up to ``ledger`` is stored; never moves a checkpoint back."""
+    """Record that everything up to ``ledger`` is stored; never moves a checkpoint back.
+
+    ``latest_ledger`` is the source's newest ledger when it answered (for lag reporting).
+    """
     for contract_id in contract_ids:
         state = session.get(SyncState, (contract_id, source), with_for_update=True)
         if state is None:
@@ -66,3 +70,5 @@ def advance(
             state.ledger = ledger
             state.cursor = cursor
             state.updated_at = now
+            if latest_ledger is not None:
+                state.latest_ledger = max(latest_ledger, state.latest_ledger or 0)

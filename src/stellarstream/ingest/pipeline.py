@@ -56,7 +56,13 @@ def ingest_batch(
     completed = complete_invoices(session, created, fee_bps=fee_bps, now=now)
     if checkpoint_source is not None:
         checkpoint.advance(
-            session, contract_ids, checkpoint_source, batch.covered_to, batch.cursor, now
+            session,
+            contract_ids,
+            checkpoint_source,
+            batch.covered_to,
+            batch.cursor,
+            now,
+            latest_ledger=batch.latest_ledger,
         )
     return Ingested(
         events=len(pairs),
