@@ -76,13 +76,34 @@ class Settings(BaseSettings):
     protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)
     standby_poll_seconds: float = Field(default=2.0, gt=0, le=60)
 
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    token_decimals: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    default_token_decimals: int = Field(default=7, ge=0, le=38)
+    yield_default_apy_bps: int = Field(default=0, ge=0, le=100_000)
+    yield_vault_apy_bps: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    live_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
     home_domain: str = ""
     signing_secret: SecretStr | None = None
     challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
 
-    @field_validator("contract_ids", mode="before")
+    @field_validator("token_decimals", "yield_vault_apy_bps", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: Any) -> Any:
+        """``C...:7,C...:6`` -> {"C...": 7, "C...": 6}."""
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, number = part.partition(":")
+            if not sep or not number.strip().isdigit():
+                raise ValueError(f"{part!r} is not CONTRACT:NUMBER")
+            pairs[key.strip()] = int(number)
+        return pairs
+
+    @field_validator("contract_ids", "cors_origins", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -126,6 +147,10 @@ class Settings(BaseSettings):
         if not self.horizon_url and horizon:
             object.__setattr__(self, "horizon_url", horizon)
         return self
+
+    def decimals_of(self, token: str) -> int:
+        """Display decimals of ``token`` (7 for Stellar Asset Contracts unless configured)."""
+        return self.token_decimals.get(token, self.default_token_decimals)
 
     @property
     def web_auth_domain(self) -> str:

@@ -63,6 +63,7 @@ def advance(
                     source=source,
                     ledger=ledger,
                     cursor=cursor,
+                    latest_ledger=latest_ledger,
                     updated_at=now,
                 )
             )

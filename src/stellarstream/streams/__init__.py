@@ -1,0 +1,1 @@
+"""Streams: the read side over the projection (lists, detail, stats, search, live)."""

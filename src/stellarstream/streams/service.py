@@ -1,0 +1,456 @@
+"""Stream queries: lists, one stream, its events, search, stats, sync status."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from stellarstream.clock import Clock
+from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
+from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
+from stellarstream.errors import NotFound, ValidationError
+from stellarstream.pagination import check_limit, decode_cursor, encode_cursor
+from stellarstream.streams.ids import parse_public_id
+from stellarstream.streams.view import StreamStatus
+
+LIVE_SOURCE = "rpc"
+
+
+class Sort(StrEnum):
+    CREATED_DESC = "created_desc"
+    CREATED_ASC = "created_asc"
+    END_DESC = "end_desc"
+    END_ASC = "end_asc"
+    AMOUNT_DESC = "amount_desc"
+    AMOUNT_ASC = "amount_asc"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+    BOTH = "both"
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "created": Stream.created_ledger,
+    "end": Stream.end_time,
+    "amount": Stream.total_amount,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilters:
+    sender: str | None = None
+    receiver: str | None = None
+    address: str | None = None
+    direction: Direction = Direction.BOTH
+    status: StreamStatus | None = None
+    token: str | None = None
+    contract: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStats:
+    token: str
+    value_locked: int
+    total_volume: int
+    streams: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    total: int
+    active: int
+    completed: int
+    canceled: int
+    paused: int
+    archived: int
+    unique_senders: int
+    unique_receivers: int
+    tokens: list[TokenStats]
+    latest_ledger: int | None
+    network_latest_ledger: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    contract_id: str
+    last_ingested_ledger: int | None
+    network_latest_ledger: int | None
+    updated_at: Any
+
+
+class StreamService:
+    """Read-only queries over the stream projection and stored events."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Clock, contract_ids: list[str]
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._contract_ids = contract_ids
+
+    def now(self) -> int:
+        return int(self._clock().timestamp())
+
+    def paused_contracts(self, session: Session) -> frozenset[str]:
+        """V2 contracts whose latest pause/unpause event is a pause."""
+        rows = session.execute(
+            select(ContractEvent.contract_id, ContractEvent.event_type)
+            .where(ContractEvent.event_type.in_(("pause", "unpause")))
+            .order_by(
+                ContractEvent.ledger,
+                ContractEvent.tx_index,
+                ContractEvent.op_index,
+                ContractEvent.event_index,
+            )
+        )
+        latest: dict[str, str] = {}
+        for contract_id, kind in rows:
+            latest[contract_id] = kind
+        return frozenset(c for c, kind in latest.items() if kind == "pause")
+
+    # --- one stream ---------------------------------------------------------------------
+
+    def get(self, session: Session, public: str) -> Stream:
+        contract_id, stream_id = parse_public_id(public, self._contract_ids)
+        stream = session.scalar(
+            select(Stream).where(Stream.contract_id == contract_id, Stream.stream_id == stream_id)
+        )
+        if stream is None:
+            raise NotFound(f"no stream {public!r}")
+        return stream
+
+    def invoice_slugs(self, session: Session, streams: list[Stream]) -> dict[int, str]:
+        """Stream row id -> slug of the invoice it paid (memo = slug and recorded on the link)."""
+        memos = {s.memo for s in streams if s.memo}
+        if not memos:
+            return {}
+        links = session.execute(
+            select(InvoiceLink.slug, InvoiceLink.stream_id).where(InvoiceLink.slug.in_(memos))
+        ).all()
+        paid = {(slug, stream_id) for slug, stream_id in links}
+        return {s.id: s.memo for s in streams if s.memo and (s.memo, s.stream_id) in paid}
+
+    # --- lists --------------------------------------------------------------------------
+
+    def list_streams(
+        self,
+        session: Session,
+        filters: StreamFilters,
+        *,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Stream]:
+        """Keyset-paginated streams; stable under concurrent inserts."""
+        check_limit(limit)
+        key, order = sort.value.split("_")
+        column = _SORT_COLUMNS[key]
+        query = select(Stream).where(*self._conditions(session, filters))
+        if cursor is not None:
+            value, last_id = decode_cursor(cursor, (str, int))
+            try:
+                bound = int(value)
+            except ValueError as exc:
+                raise ValidationError("cursor is not valid", field="cursor") from exc
+            position = tuple_(column, Stream.id)
+            query = query.where(
+                position < (bound, last_id) if order == "desc" else position > (bound, last_id)
+            )
+        if order == "desc":
+            query = query.order_by(column.desc(), Stream.id.desc())
+        else:
+            query = query.order_by(column.asc(), Stream.id.asc())
+        rows = list(session.scalars(query.limit(limit + 1)))
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = encode_cursor(str(getattr(last, column.key)), last.id)
+        return Page(rows, next_cursor)
+
+    def _conditions(self, session: Session, f: StreamFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if f.sender:
+            conditions.append(Stream.sender == f.sender)
+        if f.receiver:
+            conditions.append(Stream.receiver == f.receiver)
+        if f.address:
+            if f.direction is Direction.IN:
+                conditions.append(Stream.receiver == f.address)
+            elif f.direction is Direction.OUT:
+                conditions.append(Stream.sender == f.address)
+            else:
+                conditions.append(or_(Stream.sender == f.address, Stream.receiver == f.address))
+        if f.token:
+            conditions.append(Stream.token == f.token)
+        if f.contract:
+            conditions.append(Stream.contract_id == f.contract)
+        if f.status:
+            conditions.append(self._status_condition(session, f.status))
+        return conditions
+
+    def _status_condition(self, session: Session, status: StreamStatus) -> ColumnElement[bool]:
+        now = self.now()
+        paused_contracts = list(self.paused_contracts(session))
+        paused = or_(
+            Stream.paused.is_(True),
+            and_(Stream.version == 2, Stream.contract_id.in_(paused_contracts)),
+        )
+        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
+        match status:
+            case StreamStatus.ARCHIVED:
+                return Stream.archived.is_(True)
+            case StreamStatus.CANCELED:
+                return and_(Stream.archived.is_(False), Stream.cancelled.is_(True))
+            case StreamStatus.PAUSED:
+                return and_(live, paused)
+            case StreamStatus.COMPLETED:
+                return and_(live, ~paused, Stream.end_time <= now)
+            case StreamStatus.ACTIVE:
+                return and_(live, ~paused, Stream.end_time > now)
+
+    # --- events -------------------------------------------------------------------------
+
+    def events(
+        self, session: Session, stream: Stream, *, limit: int, cursor: str | None
+    ) -> Page[ContractEvent]:
+        """The stream's events in chain order."""
+        check_limit(limit)
+        order = (
+            ContractEvent.ledger,
+            ContractEvent.tx_index,
+            ContractEvent.op_index,
+            ContractEvent.event_index,
+        )
+        query = select(ContractEvent).where(
+            ContractEvent.contract_id == stream.contract_id,
+            ContractEvent.stream_id == stream.stream_id,
+        )
+        if cursor is not None:
+            last = decode_cursor(cursor, (int, int, int, int))
+            query = query.where(tuple_(*order) > tuple(last))
+        rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            e = rows[-1]
+            next_cursor = encode_cursor(e.ledger, e.tx_index, e.op_index, e.event_index)
+        return Page(rows, next_cursor)
+
+    def events_after(
+        self,
+        session: Session,
+        after_id: int,
+        *,
+        address: str | None = None,
+        stream: Stream | None = None,
+    ) -> list[ContractEvent]:
+        """Events stored after row ``after_id`` (for live updates), oldest first."""
+        query = select(ContractEvent).where(
+            ContractEvent.id > after_id, ContractEvent.stream_id.is_not(None)
+        )
+        if stream is not None:
+            query = query.where(
+                ContractEvent.contract_id == stream.contract_id,
+                ContractEvent.stream_id == stream.stream_id,
+            )
+        rows = list(session.scalars(query.order_by(ContractEvent.id).limit(500)))
+        if address is None:
+            return rows
+        keys = {(e.contract_id, e.stream_id) for e in rows}
+        if not keys:
+            return []
+        mine = set(
+            session.execute(
+                select(Stream.contract_id, Stream.stream_id).where(
+                    tuple_(Stream.contract_id, Stream.stream_id).in_(list(keys)),
+                    or_(Stream.sender == address, Stream.receiver == address),
+                )
+            ).all()
+        )
+        return [e for e in rows if (e.contract_id, e.stream_id) in mine]
+
+    def last_event_id(self, session: Session) -> int:
+        return int(session.scalar(select(func.coalesce(func.max(ContractEvent.id), 0))) or 0)
+
+    # --- search -------------------------------------------------------------------------
+
+    def search(
+        self, session: Session, q: str, *, limit: int, offset: int
+    ) -> tuple[list[tuple[str, Stream]], bool]:
+        """Streams matching ``q``, ranked: id, tx hash, exact address, token, address prefix."""
+        check_limit(limit)
+        q = q.strip()
+        if len(q) < 1:
+            raise ValidationError("q must not be empty", field="q")
+        ranked: list[tuple[str, ColumnElement[bool]]] = []
+        if q.isdigit() and len(self._contract_ids) == 1 and int(q) < 2**63:
+            ranked.append(
+                (
+                    "id",
+                    and_(Stream.contract_id == self._contract_ids[0], Stream.stream_id == int(q)),
+                )
+            )
+        elif "-" in q:
+            try:
+                contract_id, stream_id = parse_public_id(q, self._contract_ids)
+            except ValidationError:
+                pass
+            else:
+                if stream_id < 2**63:
+                    ranked.append(
+                        (
+                            "id",
+                            and_(Stream.contract_id == contract_id, Stream.stream_id == stream_id),
+                        )
+                    )
+        lowered = q.lower()
+        if len(lowered) == 64 and all(c in "0123456789abcdef" for c in lowered):
+            tx_streams = select(ContractEvent.contract_id, ContractEvent.stream_id).where(
+                ContractEvent.tx_hash == lowered, ContractEvent.stream_id.is_not(None)
+            )
+            ranked.append(("tx", tuple_(Stream.contract_id, Stream.stream_id).in_(tx_streams)))
+        upper = q.upper()
+        if len(upper) == 56 and upper[0] in "GC":
+            ranked.append(("address", or_(Stream.sender == upper, Stream.receiver == upper)))
+            ranked.append(("token", Stream.token == upper))
+        elif len(upper) >= 5 and upper[0] in "GC" and upper.isalnum():
+            prefix = upper + "%"
+            ranked.append(
+                ("address_prefix", or_(Stream.sender.like(prefix), Stream.receiver.like(prefix)))
+            )
+        elif len(q) < 5 and not q.isdigit():
+            raise ValidationError(
+                "q must be a stream id, tx hash, address, or 5+ character address prefix", field="q"
+            )
+        seen: set[int] = set()
+        results: list[tuple[str, Stream]] = []
+        wanted = offset + limit + 1
+        for reason, condition in ranked:
+            query = (
+                select(Stream)
+                .where(condition)
+                .order_by(Stream.created_ledger.desc(), Stream.id.desc())
+                .limit(wanted)
+            )
+            for stream in session.scalars(query):
+                if stream.id not in seen:
+                    seen.add(stream.id)
+                    results.append((reason, stream))
+            if len(results) >= wanted:
+                break
+        page = results[offset : offset + limit]
+        return page, len(results) > offset + limit
+
+    # --- stats and sync -----------------------------------------------------------------
+
+    def stats(self, session: Session) -> Stats:
+        counts: dict[str, int] = {}
+        for status in StreamStatus:
+            condition = self._status_condition(session, status)
+            counts[status.value] = int(
+                session.scalar(select(func.count()).select_from(Stream).where(condition)) or 0
+            )
+        senders = int(session.scalar(select(func.count(func.distinct(Stream.sender)))) or 0)
+        receivers = int(session.scalar(select(func.count(func.distinct(Stream.receiver)))) or 0)
+        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
+        volume = _sums(session, Stream.total_amount, None)
+        locked_total = _sums(session, Stream.total_amount, live)
+        locked_withdrawn = _sums(session, Stream.withdrawn_amount, live)
+        per_token = dict(
+            session.execute(select(Stream.token, func.count()).group_by(Stream.token)).all()
+        )
+        tokens = [
+            TokenStats(
+                token=token,
+                value_locked=locked_total.get(token, 0) - locked_withdrawn.get(token, 0),
+                total_volume=volume.get(token, 0),
+                streams=int(per_token[token]),
+            )
+            for token in sorted(per_token)
+        ]
+        states = list(session.scalars(select(SyncState).where(SyncState.source == LIVE_SOURCE)))
+        return Stats(
+            total=sum(counts.values()),
+            active=counts["ACTIVE"],
+            completed=counts["COMPLETED"],
+            canceled=counts["CANCELED"],
+            paused=counts["PAUSED"],
+            archived=counts["ARCHIVED"],
+            unique_senders=senders,
+            unique_receivers=receivers,
+            tokens=tokens,
+            latest_ledger=max((s.ledger for s in states), default=None),
+            network_latest_ledger=max((s.latest_ledger or 0 for s in states), default=None) or None,
+        )
+
+    def sync_status(self, session: Session) -> list[SyncStatus]:
+        states = {
+            s.contract_id: s
+            for s in session.scalars(select(SyncState).where(SyncState.source == LIVE_SOURCE))
+        }
+        contracts = sorted(set(self._contract_ids) | set(states))
+        return [
+            SyncStatus(
+                contract_id=c,
+                last_ingested_ledger=states[c].ledger if c in states else None,
+                network_latest_ledger=states[c].latest_ledger if c in states else None,
+                updated_at=states[c].updated_at if c in states else None,
+            )
+            for c in contracts
+        ]
+
+    def export_rows(self, session: Session, address: str) -> Iterator[tuple[Stream, ContractEvent]]:
+        """Every event of the address's streams, stream by stream, in chain order."""
+        streams = session.scalars(
+            select(Stream)
+            .where(or_(Stream.sender == address, Stream.receiver == address))
+            .order_by(Stream.created_ledger, Stream.id)
+        )
+        for stream in streams:
+            events = session.scalars(
+                select(ContractEvent)
+                .where(
+                    ContractEvent.contract_id == stream.contract_id,
+                    ContractEvent.stream_id == stream.stream_id,
+                )
+                .order_by(
+                    ContractEvent.ledger,
+                    ContractEvent.tx_index,
+                    ContractEvent.op_index,
+                    ContractEvent.event_index,
+                )
+            )
+            for event in events:
+                yield stream, event
+
+
+def _sums(session: Session, column: Any, condition: ColumnElement[bool] | None) -> dict[str, int]:
+    """Exact per-token SUM of an Amount column on PostgreSQL (NUMERIC) and SQLite (3 parts)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    parts = sqlite_amount_sum(column) if sqlite else [func.coalesce(func.sum(column), 0)]
+    query = select(Stream.token, *parts).group_by(Stream.token)
+    if condition is not None:
+        query = query.where(condition)
+    out: dict[str, int] = defaultdict(int)
+    for token, *values in session.execute(query):
+        out[token] = combine_sqlite_sum(values) if sqlite else int(values[0])
+    return out
