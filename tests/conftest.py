@@ -59,6 +59,22 @@ def database_url(
 
 
 @pytest.fixture
+def other_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A second fresh database of the same backend (to compare two runs)."""
+    if database_url.startswith("sqlite"):
+        other = tmp_path / "other"
+        other.mkdir()
+        yield copy_sqlite(sqlite_template, other)
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    name = databases.create()
+    yield databases.url_for(name)
+    databases.drop(name)
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(
         _env_file=None,

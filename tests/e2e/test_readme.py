@@ -95,3 +95,53 @@ def test_walkthrough_runs_against_stellarstream_up(running_service: str, tmp_pat
     assert "status: COMPLETED" in out
     assert "links: ['COMPLETED']" in out
     assert "delete draft: 204" in out
+
+
+def test_up_runs_the_indexer_beside_the_api(tmp_path: Path) -> None:
+    """With a contract configured, ``up`` indexes it while the API serves what was indexed."""
+    from tests.support import contract_events as ce
+    from tests.support.stellar_rpc import Chain, running_rpc
+
+    chain = Chain(latest_ledger=40)
+    chain.add_encoded(
+        ce.create_v2(0, ce.account(1), ce.account(2), ce.TOKEN, 2**70, 1, 1, 2, 1),
+        contract_id=ce.V2_CONTRACT,
+        ledger=30,
+        tx_hash=ce.tx_hash_for(1),
+    )
+    port = free_port()
+    with running_rpc(chain) as (rpc_url, _server):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
+        env.update(
+            STELLARSTREAM_PORT=str(port),
+            STELLARSTREAM_RPC_URL=rpc_url,
+            STELLARSTREAM_CONTRACT_IDS=ce.V2_CONTRACT,
+            STELLARSTREAM_START_LEDGER="1",
+            STELLARSTREAM_POLL_INTERVAL_SECONDS="0.2",
+        )
+        proc = subprocess.Popen(
+            [str(BIN / "stellarstream"), "up"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1/streams/{ce.V2_CONTRACT}-0"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    response = httpx.get(url)
+                    if response.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline and proc.poll() is None, "stream never served"
+                time.sleep(0.2)
+            assert response.json()["totalAmount"] == str(2**70)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            output, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0, output
+    assert '"indexer_stopped"' in output

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support import contract_events as ce
 from tests.support.stellar_rpc import (
@@ -49,11 +49,18 @@ from stellarstream.errors import (
 
 OURS = ce.V2_CONTRACT
 OTHER = ce.V1_CONTRACT
-PROPS = settings(max_examples=40, database=None, deadline=None)
+PROPS = settings(
+    max_examples=40,
+    database=None,
+    deadline=None,
+    # the node fixture is per test; each example resets its chain itself
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def node() -> Iterator[tuple[str, FakeStellarRpc]]:
+    # One node per test: a request a timed-out test left in flight must not land in the next.
     with running_rpc(Chain()) as served:
         yield served
 
