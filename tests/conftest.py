@@ -75,6 +75,22 @@ def other_database_url(
 
 
 @pytest.fixture
+def third_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A third fresh database of the same backend."""
+    if database_url.startswith("sqlite"):
+        third = tmp_path / "third"
+        third.mkdir()
+        yield copy_sqlite(sqlite_template, third)
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    name = databases.create()
+    yield databases.url_for(name)
+    databases.drop(name)
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(
         _env_file=None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import time
+from enum import StrEnum
 from types import FrameType
 from typing import Annotated, Any
 
@@ -24,11 +27,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sync_app = typer.Typer(help="Backfill ledger ranges (historical sync).")
+app.add_typer(sync_app, name="sync")
 err = Console(stderr=True)
 log = structlog.get_logger("stellarstream")
 
 
-def _settings() -> Settings:
+def _settings(*, logs_to_stderr: bool = False) -> Settings:
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -36,7 +41,9 @@ def _settings() -> Settings:
             name = "STELLARSTREAM_" + "_".join(str(p) for p in error["loc"]).upper()
             err.print(f"[red]configuration error[/red] {name}: {error['msg']}")
         raise typer.Exit(2) from exc
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level, settings.log_format, sys.stderr if logs_to_stderr else sys.stdout
+    )
     return settings
 
 
@@ -130,6 +137,139 @@ def api(host: HostOpt = None, port: PortOpt = None) -> None:
     _serve_api(settings, host, port)
 
 
+class Source(StrEnum):
+    RPC = "rpc"
+    HORIZON = "horizon"
+    DATALAKE = "datalake"
+
+
+@sync_app.callback(invoke_without_command=True)
+def sync(
+    ctx: typer.Context,
+    from_ledger: Annotated[
+        int | None, typer.Option("--from", help="First ledger (inclusive)")
+    ] = None,
+    to_ledger: Annotated[int | None, typer.Option("--to", help="Last ledger (inclusive)")] = None,
+    horizon: Annotated[
+        bool, typer.Option("--horizon", help="Force Horizon (as --source horizon)")
+    ] = False,
+    source: Annotated[Source | None, typer.Option(help="Source to use first")] = None,
+    datalake: Annotated[
+        str | None, typer.Option(help="SEP-54 data lake: https URL or folder")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+) -> None:
+    """Backfill ``--from``..``--to`` (idempotent, resumable): RPC, then Horizon, then a lake."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from stellarstream.errors import StellarStreamError
+    from stellarstream.ingest.sync_runner import run_sync
+
+    if from_ledger is None or to_ledger is None:
+        err.print("[red]error[/red] --from and --to are required (e.g. --from 1000 --to 2000)")
+        raise typer.Exit(2)
+    settings = _settings(logs_to_stderr=True)
+    if not settings.contract_ids:
+        err.print("[red]error[/red] no contracts to sync: set STELLARSTREAM_CONTRACT_IDS=C...")
+        raise typer.Exit(2)
+    forced = Source.HORIZON.value if horizon else (source.value if source else None)
+    _upgrade(settings)
+    progress = Progress(
+        TextColumn("[bold]sync[/bold]"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} ledgers"),
+        TextColumn("{task.fields[lps]:,.0f} ledgers/s {task.fields[eps]:,.0f} events/s"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal,
+    )
+    started = time.monotonic()
+    counts = {"events": 0}
+
+    def factory(total: int) -> Any:
+        task = progress.add_task("sync", total=total, lps=0, eps=0)
+
+        def advance(ledgers: int, events: int) -> None:
+            counts["events"] += events
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(task, advance=ledgers)
+            done = progress.tasks[0].completed
+            progress.update(task, lps=done / elapsed, eps=counts["events"] / elapsed)
+
+        return advance
+
+    try:
+        with progress:
+            summary = run_sync(
+                settings,
+                from_ledger,
+                to_ledger,
+                forced=forced,
+                datalake=datalake,
+                progress_factory=factory,
+            )
+    except StellarStreamError as exc:
+        if as_json:
+            typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+        err.print(f"[red]sync failed[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(summary)))
+    else:
+        used = ", ".join(sorted({str(r["source"]) for r in summary.subranges})) or "nothing new"
+        err.print(
+            f"synced ledgers {summary.start}-{summary.end}: {summary.events} events "
+            f"({summary.new} new, {summary.duplicate} already stored, "
+            f"{summary.undecoded} undecoded) in {summary.seconds}s via {used}"
+        )
+
+
+@sync_app.command("status")
+def sync_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Per contract and source: the ledger ranges stored, and the gaps between them."""
+    import json
+
+    from rich.table import Table
+
+    from stellarstream.db.engine import make_sessionmaker
+    from stellarstream.ingest import coverage
+
+    settings = _settings(logs_to_stderr=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            ranges = coverage.by_source(session)
+            everything = {c: coverage.covered(session, c) for c in {c for c, _ in ranges}}
+    finally:
+        engine.dispose()
+    rows = []
+    for (contract, source), covered in sorted(ranges.items()):
+        rows.append({"contract": contract, "source": source, "covered": covered})
+    gaps = {c: coverage.gaps(r, r[0][0], r[-1][1]) if r else [] for c, r in everything.items()}
+    if as_json:
+        typer.echo(json.dumps({"ranges": rows, "gaps": gaps}))
+        return
+    table = Table(title="sync coverage")
+    for column in ("contract", "source", "covered ledgers", "gaps (all sources)"):
+        table.add_column(column)
+    for row in rows:
+        covered_text = ", ".join(f"{a}-{b}" for a, b in row["covered"])
+        gap_text = ", ".join(f"{a}-{b}" for a, b in gaps[str(row["contract"])]) or "none"
+        table.add_row(str(row["contract"]), str(row["source"]), covered_text, gap_text)
+    Console().print(table)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all pending migrations."""
@@ -139,7 +279,7 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and the newest one."""
-    settings = _settings()
+    settings = _settings(logs_to_stderr=True)
     engine = make_engine(settings.resolved_database_url)
     try:
         current = migrate.current_revision(engine)

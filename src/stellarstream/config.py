@@ -47,6 +47,9 @@ NETWORK_DEFAULTS: dict[StellarNetwork, tuple[str, str | None, str | None]] = {
 }
 
 
+DISABLED = frozenset({"none", "off"})
+
+
 class Settings(BaseSettings):
     """All configuration of a StellarStream process."""
 
@@ -67,12 +70,14 @@ class Settings(BaseSettings):
     rpc_url: str = ""
     horizon_url: str = ""
     contract_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    datalake_url: str = ""
 
     start_ledger: int | None = Field(default=None, ge=1)
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
+    sync_page_limit: int = Field(default=10_000, ge=1, le=10_000)
     protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)
     standby_poll_seconds: float = Field(default=2.0, gt=0, le=60)
 
@@ -88,6 +93,28 @@ class Settings(BaseSettings):
     home_domain: str = ""
     signing_secret: SecretStr | None = None
     challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+
+    # Operations (deploy/, ops/): gunicorn, readiness, rate limits, the health monitor.
+    api_workers: int = Field(default=0, ge=0, le=256)  # 0: one gunicorn worker per CPU core
+    api_graceful_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    api_max_requests: int = Field(default=0, ge=0)  # recycle a worker after N requests (0: never)
+    max_lag_ledgers: int = Field(default=100, ge=1)
+    redis_url: SecretStr | None = None  # shared rate limits across workers and hosts
+    redis_key_prefix: str = "stellarstream:"
+    rate_limits_enabled: bool = True
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86400)
+    rate_limit_auth: int = Field(default=30, ge=1)  # requests per window per client
+    rate_limit_writes: int = Field(default=120, ge=1)
+    rate_limit_reads: int = Field(default=600, ge=1)
+    monitor_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    monitor_worker_max_rss_mb: float = Field(default=500.0, gt=0)
+    monitor_indexer_max_rss_mb: float = Field(default=300.0, gt=0)
+    monitor_cpu_percent: float = Field(default=90.0, gt=0)
+    monitor_cpu_samples: int = Field(default=3, ge=1, le=1000)
+    monitor_alert_repeat_seconds: float = Field(default=900.0, ge=0)
+    alert_webhook_url: SecretStr | None = None
+    alert_webhook_retries: int = Field(default=3, ge=0, le=10)
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("token_decimals", "yield_vault_apy_bps", mode="before")
     @classmethod
@@ -137,7 +164,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "STELLARSTREAM_NETWORK=custom needs STELLARSTREAM_NETWORK_PASSPHRASE"
                 )
-            return self
+            return self._disable_sources()
         passphrase, rpc, horizon = NETWORK_DEFAULTS[self.network]
         # Frozen model: fill defaults through object.__setattr__ once, at construction.
         if not self.network_passphrase:
@@ -146,6 +173,13 @@ class Settings(BaseSettings):
             object.__setattr__(self, "rpc_url", rpc)
         if not self.horizon_url and horizon:
             object.__setattr__(self, "horizon_url", horizon)
+        return self._disable_sources()
+
+    def _disable_sources(self) -> Settings:
+        # "none" turns a source off instead of falling back to the network's default endpoint.
+        for name in ("rpc_url", "horizon_url", "datalake_url"):
+            if getattr(self, name).strip().lower() in DISABLED:
+                object.__setattr__(self, name, "")
         return self
 
     def decimals_of(self, token: str) -> int:

@@ -225,6 +225,7 @@ class RpcClient:
         self._on_retry = on_retry
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._ids = itertools.count(1)
+        self.requests = 0  # HTTP requests sent, retries included (for sync summaries)
         self._http = httpx.Client(
             timeout=timeout, transport=transport, headers={"User-Agent": "stellarstream"}
         )
@@ -331,6 +332,7 @@ class RpcClient:
         if params is not None:
             payload["params"] = params
         try:
+            self.requests += 1
             response = self._http.post(self.url, json=payload)
         except httpx.TimeoutException as exc:
             raise _Retry(f"timed out after {self.timeout:g} s ({type(exc).__name__})") from exc

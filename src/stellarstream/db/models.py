@@ -180,3 +180,20 @@ class SyncState(Base):
     cursor: Mapped[str | None] = mapped_column(String(64))
     latest_ledger: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncRange(Base):
+    """Ledger ranges a historical sync has fully stored, per contract and source (merged)."""
+
+    __tablename__ = "sync_ranges"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    contract_id: Mapped[str] = mapped_column(String(56))
+    source: Mapped[str] = mapped_column(String(16))
+    from_ledger: Mapped[int] = mapped_column(BigInteger)
+    to_ledger: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_sync_ranges_contract_from", "contract_id", "from_ledger"),)

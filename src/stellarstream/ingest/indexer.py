@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from stellarstream.chain.source import EventSource
 from stellarstream.clock import Clock
 from stellarstream.errors import RangeUnavailable, SourceError
-from stellarstream.ingest import checkpoint
+from stellarstream.ingest import checkpoint, coverage
 from stellarstream.ingest.lock import IndexerLock
 from stellarstream.ingest.pipeline import ingest_batch
 
@@ -139,16 +139,22 @@ class Indexer:
         """Ingest every batch the source has now; return how many were committed."""
         start, cursor = self._position()
         committed = 0
+        low = start
         for batch in self._source.batches(self._contract_ids, start, None, cursor):
             with self._stop.critical(), self._sessions() as session, session.begin():
+                now = self._clock()
                 result = ingest_batch(
                     session,
                     batch,
                     self._contract_ids,
-                    now=self._clock(),
+                    now=now,
                     fee_bps=self._fee_bps,
                     checkpoint_source=LIVE_SOURCE,
                 )
+                coverage.record(
+                    session, self._contract_ids, LIVE_SOURCE, low, batch.covered_to, now
+                )
+            low = max(low, batch.covered_to + 1)
             committed += 1
             if result.events or committed == 1:
                 log.info(

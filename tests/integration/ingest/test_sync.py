@@ -1,0 +1,376 @@
+"""Historical sync: RPC, Horizon and data lake sources, fallback, idempotency, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.clock import FakeClock
+from tests.support.horizon import FakeHorizon, running_horizon
+from tests.support.snapshot import snapshot
+from tests.support.stellar_rpc import running_rpc
+from tests.support.sync_world import C, World, world
+
+from stellarstream.chain.datalake import DataLake, DataLakeSource
+from stellarstream.chain.horizon import HorizonClient, HorizonSource
+from stellarstream.chain.rpc import RpcClient, RpcSource
+from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.ingest import coverage
+from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def w() -> World:
+    return world()
+
+
+def make_sync(
+    database_url: str, sources: dict[str, Any], order: list[str] | None = None
+) -> HistoricalSync:
+    engine = make_engine(database_url)
+    return HistoricalSync(
+        sessions=make_sessionmaker(engine),
+        sources=sources,
+        order=order or ["rpc", "horizon", "datalake"],
+        contract_ids=[C],
+        clock=FakeClock(),
+    )
+
+
+def rpc_source(url: str, retries: int = 2) -> RpcSource:
+    return RpcSource(
+        RpcClient(url, timeout=0.5, max_retries=retries, backoff_initial=0.01, backoff_max=0.02),
+        limit=7,
+    )
+
+
+def horizon_source(url: str, retries: int = 2) -> HorizonSource:
+    return HorizonSource(
+        HorizonClient(url, max_retries=retries, backoff_initial=0.01, backoff_max=0.02), limit=5
+    )
+
+
+def lake_source(directory: Path) -> DataLakeSource:
+    return DataLakeSource(DataLake(str(directory), concurrency=4))
+
+
+@pytest.fixture
+def served(w: World, tmp_path: Path) -> Iterator[tuple[str, Any, str, FakeHorizon, Path]]:
+    horizon = FakeHorizon(w.horizon_records(), elder=w.first, latest=w.last + 5)
+    with running_rpc(w.rpc_chain()) as (rpc_url, rpc), running_horizon(horizon) as horizon_url:
+        yield rpc_url, rpc, horizon_url, horizon, w.write_lake(tmp_path / "lake")
+
+
+def test_every_source_gives_the_same_keys_and_the_same_database(
+    database_url: str,
+    other_database_url: str,
+    tmp_path: Path,
+    w: World,
+    served: Any,
+    third_database_url: str,
+) -> None:
+    rpc_url, _rpc, horizon_url, _horizon, lake = served
+    make_sync(database_url, {"rpc": rpc_source(rpc_url)}).run(w.first, w.last)
+    make_sync(other_database_url, {"horizon": horizon_source(horizon_url)}).run(w.first, w.last)
+    make_sync(third_database_url, {"datalake": lake_source(lake)}).run(w.first, w.last)
+    via_rpc, via_horizon, via_lake = (
+        snapshot(u) for u in (database_url, other_database_url, third_database_url)
+    )
+    assert len(via_rpc["events"]) == len(w.events()) == 46
+    assert {(e[0], e[1]) for e in via_rpc["events"]} == {
+        (e.tx_hash, e.event_index) for e in w.events()
+    }
+    assert via_rpc == via_horizon == via_lake
+    assert len(via_rpc["streams"]) == 24
+
+
+def test_same_range_twice_and_overlaps_change_nothing(
+    database_url: str, w: World, served: Any
+) -> None:
+    rpc_url = served[0]
+    first = make_sync(database_url, {"rpc": rpc_source(rpc_url)}).run(w.first, w.first + 10)
+    assert first.new > 0
+    before = snapshot(database_url)
+    again = make_sync(database_url, {"rpc": rpc_source(rpc_url)}).run(w.first, w.first + 10)
+    assert again.already_covered == 11 and again.new == 0 and again.events == 0
+    assert snapshot(database_url) == before
+    overlap = make_sync(database_url, {"rpc": rpc_source(rpc_url)}).run(w.first + 5, w.last)
+    assert overlap.already_covered == 6
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_rpc_too_young_falls_back_to_horizon_for_the_older_part(
+    database_url: str, w: World, served: Any
+) -> None:
+    rpc_url, rpc, horizon_url, _horizon, _lake = served
+    rpc.chain.oldest_ledger = w.first + 10
+    summary = make_sync(
+        database_url, {"rpc": rpc_source(rpc_url), "horizon": horizon_source(horizon_url)}
+    ).run(w.first, w.last)
+    assert [(r["from"], r["to"], r["source"]) for r in summary.subranges] == [
+        (w.first, w.first + 9, "horizon"),
+        (w.first + 10, w.last, "rpc"),
+    ]
+    assert summary.fallbacks and "startLedger must be within" in str(summary.fallbacks[0]["reason"])
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_unreachable_rpc_falls_back_to_horizon(database_url: str, w: World, served: Any) -> None:
+    horizon_url = served[2]
+    summary = make_sync(
+        database_url,
+        {
+            "rpc": rpc_source("http://127.0.0.1:9/", retries=1),
+            "horizon": horizon_source(horizon_url),
+        },
+    ).run(w.first, w.last)
+    assert {r["source"] for r in summary.subranges} == {"horizon"}
+    assert summary.fallbacks[0]["source"] == "rpc"
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_forced_horizon_unreachable_falls_back_to_rpc(
+    database_url: str, w: World, served: Any
+) -> None:
+    rpc_url = served[0]
+    sync = make_sync(
+        database_url,
+        {"horizon": horizon_source("http://127.0.0.1:9/", retries=1), "rpc": rpc_source(rpc_url)},
+        order=["horizon", "rpc"],
+    )
+    summary = sync.run(w.first, w.last)
+    assert {r["source"] for r in summary.subranges} == {"rpc"} and summary.fallbacks[0][
+        "source"
+    ] == "horizon"
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_horizon_without_meta_falls_through_to_the_data_lake(
+    database_url: str, w: World, served: Any
+) -> None:
+    _rpc_url, _rpc, horizon_url, horizon, lake = served
+    horizon.keep_meta = False
+    summary = make_sync(
+        database_url,
+        {"horizon": horizon_source(horizon_url), "datalake": lake_source(lake)},
+        order=["horizon", "datalake"],
+    ).run(w.first, w.last)
+    assert {r["source"] for r in summary.subranges} == {"datalake"}
+    assert "no transaction meta" in str(summary.fallbacks[0]["reason"])
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_no_source_covering_a_range_is_a_clear_failure(
+    database_url: str, w: World, served: Any
+) -> None:
+    rpc_url, rpc, horizon_url, horizon, _lake = served
+    rpc.chain.oldest_ledger = w.first + 10
+    horizon.keep_meta = False
+    sync = make_sync(
+        database_url, {"rpc": rpc_source(rpc_url), "horizon": horizon_source(horizon_url)}
+    )
+    with pytest.raises(NoSourceCovers) as info:
+        sync.run(w.first, w.last)
+    message = info.value.message
+    assert f"ledgers {w.first}-{w.first + 9}" in message and "--datalake" in message
+
+
+def test_faults_on_every_source_do_not_change_the_result(
+    database_url: str, other_database_url: str, w: World, served: Any
+) -> None:
+    rpc_url, rpc, horizon_url, horizon, _lake = served
+    for kind in ("429", "503", "timeout", "malformed", "reset"):
+        rpc.faults.push(kind, retry_after=0.01 if kind == "429" else None, delay=1.0)
+    make_sync(database_url, {"rpc": rpc_source(rpc_url, retries=8)}).run(w.first, w.last)
+    for kind in ("503", "reset", "429", "500"):
+        horizon.faults.append(kind)
+    make_sync(other_database_url, {"horizon": horizon_source(horizon_url, retries=8)}).run(
+        w.first, w.last
+    )
+    assert len(rpc.faults) == 0 and not horizon.faults
+    assert snapshot(database_url) == snapshot(other_database_url)
+    assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_a_range_the_live_indexer_covered_changes_nothing(
+    database_url: str, w: World, served: Any
+) -> None:
+    from tests.support.seed import ingest_events
+
+    ingest_events(database_url, w.events(), [C])
+    before = snapshot(database_url)
+    summary = make_sync(database_url, {"datalake": lake_source(served[4])}).run(w.first, w.last)
+    assert summary.new == 0 and summary.duplicate == 46
+    assert snapshot(database_url) == before
+
+
+def test_coverage_gaps() -> None:
+    assert coverage.gaps([(5, 10), (12, 20)], 1, 25) == [(1, 4), (11, 11), (21, 25)]
+    assert coverage.gaps([(1, 30)], 5, 10) == []
+    assert coverage.merge([(5, 6), (1, 4), (8, 9)]) == [(1, 6), (8, 9)]
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def sync_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
+    env.update(
+        STELLARSTREAM_DATABASE_URL=database_url,
+        STELLARSTREAM_CONTRACT_IDS=C,
+        STELLARSTREAM_VAR_DIR=str(tmp_path / "var"),
+        STELLARSTREAM_HORIZON_URL="none",
+        STELLARSTREAM_RPC_URL="none",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "stellarstream"), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_cli_json_summary_and_sync_status(
+    database_url: str, tmp_path: Path, w: World, served: Any
+) -> None:
+    rpc_url = served[0]
+    env = sync_env(database_url, tmp_path, STELLARSTREAM_RPC_URL=rpc_url)
+    result = run_cli(["sync", f"--from={w.first}", "--to", str(w.first + 9), "--json"], env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ledgers"] == 10 and summary["new"] == summary["events"] > 0
+    assert summary["subranges"] == [{"from": w.first, "to": w.first + 9, "source": "rpc"}]
+    assert summary["requests"]["rpc"] >= 2 and summary["seconds"] >= 0
+    status = json.loads(run_cli(["sync", "status", "--json"], env).stdout)
+    assert status["ranges"] == [
+        {"contract": C, "source": "rpc", "covered": [[w.first, w.first + 9]]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--from", "0", "--to", "5"], "--from must be a positive ledger"),
+        (["--from", "50", "--to", "40"], "is before --from"),
+        (["--from", "100", "--to", "99999999"], "beyond the network's latest ledger"),
+        (["--to", "5"], "--from and --to are required"),
+        (
+            ["--from", "1", "--to", "5", "--source", "datalake"],
+            "--source datalake is not configured",
+        ),
+    ],
+)
+def test_cli_rejects_bad_ranges_clearly(
+    database_url: str, tmp_path: Path, served: Any, args: list[str], needle: str
+) -> None:
+    result = run_cli(
+        ["sync", *args], sync_env(database_url, tmp_path, STELLARSTREAM_RPC_URL=served[0])
+    )
+    assert result.returncode != 0
+    assert needle in " ".join((result.stderr + result.stdout).split())
+    assert snapshot(database_url)["events"] == []
+
+
+def test_cli_fails_naming_the_missing_range(
+    database_url: str, tmp_path: Path, w: World, served: Any
+) -> None:
+    rpc_url, rpc, horizon_url, horizon, _lake = served
+    rpc.chain.oldest_ledger = w.first + 10
+    horizon.keep_meta = False
+    result = run_cli(
+        ["sync", "--from", str(w.first), "--to", str(w.last)],
+        sync_env(
+            database_url,
+            tmp_path,
+            STELLARSTREAM_RPC_URL=rpc_url,
+            STELLARSTREAM_HORIZON_URL=horizon_url,
+        ),
+    )
+    assert result.returncode == 1
+    text = " ".join(result.stderr.split())
+    assert f"ledgers {w.first}-{w.first + 9}" in text and "--datalake" in text
+
+
+def test_cli_horizon_flag_and_datalake_option(
+    database_url: str, other_database_url: str, tmp_path: Path, w: World, served: Any
+) -> None:
+    rpc_url, _rpc, horizon_url, _horizon, lake = served
+    env = sync_env(
+        database_url, tmp_path, STELLARSTREAM_RPC_URL=rpc_url, STELLARSTREAM_HORIZON_URL=horizon_url
+    )
+    forced = json.loads(
+        run_cli(
+            ["sync", "--from", str(w.first), "--to", str(w.last), "--horizon", "--json"], env
+        ).stdout
+    )
+    assert {r["source"] for r in forced["subranges"]} == {"horizon"}
+    lake_env = sync_env(other_database_url, tmp_path, STELLARSTREAM_RPC_URL=rpc_url)
+    via_lake = run_cli(
+        [
+            "sync",
+            "--from",
+            str(w.first),
+            "--to",
+            str(w.last),
+            "--source",
+            "datalake",
+            "--datalake",
+            str(lake),
+            "--json",
+        ],
+        lake_env,
+    )
+    assert {r["source"] for r in json.loads(via_lake.stdout)["subranges"]} == {"datalake"}
+    assert snapshot(database_url) == snapshot(other_database_url)
+
+
+def test_sigkill_mid_sync_then_rerun_gives_the_same_database(
+    database_url: str, other_database_url: str, tmp_path: Path, w: World, served: Any
+) -> None:
+    rpc_url, rpc, *_ = served
+    rpc.faults.push("timeout", times=40, delay=0.15)  # slow every request so the kill lands mid-run
+    env = sync_env(
+        database_url,
+        tmp_path,
+        STELLARSTREAM_RPC_URL=rpc_url,
+        STELLARSTREAM_RPC_TIMEOUT_SECONDS="5",
+        STELLARSTREAM_SYNC_PAGE_LIMIT="3",
+    )
+    proc = subprocess.Popen(
+        [str(BIN / "stellarstream"), "sync", "--from", str(w.first), "--to", str(w.last), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    from tests.support.snapshot import snapshot as snap
+
+    while len(snap(database_url)["events"]) < 10:
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            proc.stderr.read() if proc.stderr else ""
+        )
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = len(snap(database_url)["events"])
+    assert 0 < partial < 46
+    rpc.faults.clear()
+    rerun = run_cli(["sync", "--from", str(w.first), "--to", str(w.last), "--json"], env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["already_covered"] > 0
+    make_sync(other_database_url, {"rpc": rpc_source(rpc_url)}).run(w.first, w.last)
+    assert snapshot(database_url) == snapshot(other_database_url)
+    status = json.loads(run_cli(["sync", "status", "--json"], env).stdout)
+    assert status["gaps"] == {C: []}
