@@ -16,6 +16,7 @@ from stellarstream.clock import Clock
 from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
 from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.errors import NotFound, ValidationError
+from stellarstream.ingest import coverage
 from stellarstream.pagination import check_limit, decode_cursor, encode_cursor
 from stellarstream.streams.ids import parse_public_id
 from stellarstream.streams.view import StreamStatus
@@ -94,6 +95,7 @@ class SyncStatus:
     last_ingested_ledger: int | None
     network_latest_ledger: int | None
     updated_at: Any
+    gaps: list[tuple[int, int]]
 
 
 class StreamService:
@@ -408,15 +410,20 @@ class StreamService:
             for s in session.scalars(select(SyncState).where(SyncState.source == LIVE_SOURCE))
         }
         contracts = sorted(set(self._contract_ids) | set(states))
-        return [
-            SyncStatus(
-                contract_id=c,
-                last_ingested_ledger=states[c].ledger if c in states else None,
-                network_latest_ledger=states[c].latest_ledger if c in states else None,
-                updated_at=states[c].updated_at if c in states else None,
+        out = []
+        for c in contracts:
+            stored = coverage.covered(session, c)
+            gaps = coverage.gaps(stored, stored[0][0], stored[-1][1]) if stored else []
+            out.append(
+                SyncStatus(
+                    contract_id=c,
+                    last_ingested_ledger=states[c].ledger if c in states else None,
+                    network_latest_ledger=states[c].latest_ledger if c in states else None,
+                    updated_at=states[c].updated_at if c in states else None,
+                    gaps=gaps,
+                )
             )
-            for c in contracts
-        ]
+        return out
 
     def export_rows(self, session: Session, address: str) -> Iterator[tuple[Stream, ContractEvent]]:
         """Every event of the address's streams, stream by stream, in chain order."""

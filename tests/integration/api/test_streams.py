@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -510,3 +513,92 @@ def test_cors_is_off_by_default_and_configurable(
         assert response.headers["access-control-allow-origin"] == "https://app.example"
         assert "PATCH" in response.headers["access-control-allow-methods"]
         assert "idempotency-key" in response.headers["access-control-allow-headers"].lower()
+
+
+# --- live updates (SSE) -----------------------------------------------------------------------
+
+
+def read_event(lines: Any, deadline: float) -> tuple[str, dict[str, Any]]:
+    """The next ``event: stream`` message: (id, data)."""
+    event_id, kind = "", ""
+    for line in lines:
+        if line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: ") and kind == "stream":
+            return event_id, json.loads(line[6:])
+        assert time.monotonic() < deadline, "no event in time"
+    raise AssertionError("stream ended")
+
+
+def test_sse_pushes_an_ingested_event_to_a_connected_client(
+    chain_settings: Settings, clock: FakeClock
+) -> None:
+    seed(chain_settings, [one_stream(0, end=90_000)])
+    fast = chain_settings.model_copy(update={"live_poll_seconds": 0.1})
+    # Two API "workers" (separate apps) on one database: each learns of events from the DB.
+    with (
+        serve(create_app(fast, clock=clock)) as a,
+        serve(create_app(fast, clock=clock)) as b,
+        httpx.Client(timeout=10) as http,
+        http.stream("GET", f"{a}{API}/streams/{sid(0)}/live") as one,
+        http.stream("GET", f"{b}{API}/live", params={"address": RECEIVER}) as two,
+    ):
+        assert one.headers["content-type"].startswith("text/event-stream")
+        lines_one, lines_two = one.iter_lines(), two.iter_lines()
+        assert next(lines_one).startswith("retry:")
+        assert next(lines_two).startswith("retry:")
+        claim = ce.claim(0, RECEIVER, 77, 77, 1200)
+        seed(
+            chain_settings,
+            [ce.raw_event(*claim, contract_id=C, ledger=50, tx_hash=ce.tx_hash_for(50))],
+        )
+        deadline = time.monotonic() + 10
+        first_id, first = read_event(lines_one, deadline)
+        _, second = read_event(lines_two, deadline)
+    for message in (first, second):
+        assert message["event"]["type"] == "claim" and message["event"]["ledger"] == 50
+        assert message["stream"]["id"] == sid(0) and message["stream"]["withdrawnAmount"] == "77"
+    assert first_id.isdigit()
+
+
+def test_sse_resumes_after_last_event_id(chain_settings: Settings, clock: FakeClock) -> None:
+    seed(chain_settings, [one_stream(0, end=90_000)])
+    fast = chain_settings.model_copy(update={"live_poll_seconds": 0.1})
+    with serve(create_app(fast, clock=clock)) as url, httpx.Client(timeout=10) as http:
+        # Missed while disconnected: events after id 1 (the create) are replayed on reconnect.
+        seed(
+            chain_settings,
+            [
+                ce.raw_event(
+                    *ce.claim(0, RECEIVER, 5, 5, 1200),
+                    contract_id=C,
+                    ledger=60,
+                    tx_hash=ce.tx_hash_for(60),
+                )
+            ],
+        )
+        with http.stream(
+            "GET", f"{url}{API}/streams/{sid(0)}/live", headers={"Last-Event-ID": "1"}
+        ) as stream:
+            _, message = read_event(stream.iter_lines(), time.monotonic() + 10)
+    assert message["event"]["type"] == "claim"
+
+
+def test_sse_rejects_bad_input(api: httpx.Client) -> None:
+    assert api.get(f"{API}/live", params={"address": "nope"}).status_code == 422
+    assert api.get(f"{API}/streams/bad/live").status_code == 422
+
+
+def test_sync_status_lists_gaps_from_coverage(api: httpx.Client, chain_settings: Settings) -> None:
+    from stellarstream.db.engine import make_engine, make_sessionmaker
+    from stellarstream.ingest import coverage
+
+    engine = make_engine(chain_settings.resolved_database_url)
+    with make_sessionmaker(engine)() as session, session.begin():
+        coverage.record(session, [C], "datalake", 10, 20, datetime.now(UTC))
+        coverage.record(session, [C], "rpc", 31, 40, datetime.now(UTC))
+    engine.dispose()
+    row = next(c for c in api.get(f"{API}/sync/status").json()["contracts"] if c["contract"] == C)
+    assert row["gaps"] == [[21, 30]]

@@ -385,6 +385,7 @@ def sync_status(service: Streams, session: DB) -> SyncStatusOut:
                 lag_ledgers=lag,
                 lag_seconds=None if lag is None else lag * AVERAGE_LEDGER_SECONDS,
                 updated_at=s.updated_at,
+                gaps=[[a, b] for a, b in s.gaps],
             )
         )
     return SyncStatusOut(contracts=contracts)

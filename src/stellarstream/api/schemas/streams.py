@@ -128,7 +128,10 @@ class ContractSyncOut(ApiOut):
     lag_ledgers: int | None
     lag_seconds: int | None = Field(description="lag_ledgers x ~5 s average ledger close")
     updated_at: datetime | None
-    gaps: list[list[int]] = Field(default_factory=list)
+    gaps: list[list[int]] = Field(
+        default_factory=list,
+        description="Ledger ranges [from, to] missing between the lowest and highest stored",
+    )
 
 
 class SyncStatusOut(ApiOut):
