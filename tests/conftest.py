@@ -44,18 +44,27 @@ def postgres() -> Iterator[PostgresDatabases]:
     databases.close()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+def _fresh(
+    request: pytest.FixtureRequest, sqlite: bool, directory: Path, template: Path
 ) -> Iterator[str]:
-    """A freshly migrated database of each backend, one per test."""
-    if request.param == "sqlite":
-        yield copy_sqlite(sqlite_template, tmp_path)
+    """A freshly migrated database: a copied SQLite file, or a PostgreSQL database from the
+    template; dropped afterwards."""
+    if sqlite:
+        directory.mkdir(exist_ok=True)
+        yield copy_sqlite(template, directory)
         return
     databases: PostgresDatabases = request.getfixturevalue("postgres")
     name = databases.create()
     yield databases.url_for(name)
     databases.drop(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A freshly migrated database of each backend, one per test."""
+    yield from _fresh(request, request.param == "sqlite", tmp_path, sqlite_template)
 
 
 @pytest.fixture
@@ -63,15 +72,8 @@ def other_database_url(
     request: pytest.FixtureRequest, database_url: str, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[str]:
     """A second fresh database of the same backend (to compare two runs)."""
-    if database_url.startswith("sqlite"):
-        other = tmp_path / "other"
-        other.mkdir()
-        yield copy_sqlite(sqlite_template, other)
-        return
-    databases: PostgresDatabases = request.getfixturevalue("postgres")
-    name = databases.create()
-    yield databases.url_for(name)
-    databases.drop(name)
+    sqlite = database_url.startswith("sqlite")
+    yield from _fresh(request, sqlite, tmp_path / "other", sqlite_template)
 
 
 @pytest.fixture
@@ -79,15 +81,8 @@ def third_database_url(
     request: pytest.FixtureRequest, database_url: str, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[str]:
     """A third fresh database of the same backend."""
-    if database_url.startswith("sqlite"):
-        third = tmp_path / "third"
-        third.mkdir()
-        yield copy_sqlite(sqlite_template, third)
-        return
-    databases: PostgresDatabases = request.getfixturevalue("postgres")
-    name = databases.create()
-    yield databases.url_for(name)
-    databases.drop(name)
+    sqlite = database_url.startswith("sqlite")
+    yield from _fresh(request, sqlite, tmp_path / "third", sqlite_template)
 
 
 @pytest.fixture
