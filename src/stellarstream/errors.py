@@ -3,7 +3,8 @@
 Hierarchy::
 
     StellarStreamError
-    ├── ValidationError          bad input (400/422), names the field
+    ├── ValidationError          bad input (422), names the field
+    │   └── BadRequest           malformed input such as a tampered cursor (400)
     ├── AuthError                401: missing, expired, tampered or wrong-secret token
     ├── PermissionDenied         403
     ├── NotFound                 404
@@ -39,6 +40,11 @@ class StellarStreamError(Exception):
 class ValidationError(StellarStreamError):
     code = "validation_error"
     status_code = 422
+
+
+class BadRequest(ValidationError):
+    code = "bad_request"
+    status_code = 400
 
 
 class AuthError(StellarStreamError):

@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from stellarstream.errors import ValidationError
+from stellarstream.errors import BadRequest, ValidationError
 
 MAX_LIMIT = 200
 _INVALID = "cursor is not valid: pass back a nextCursor as is"
@@ -24,9 +24,7 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            "cursor is not valid: pass back a nextCursor as is", field="cursor"
-        ) from exc
+        raise invalid_cursor() from exc
     if (
         not isinstance(values, list)
         or len(values) != len(types)
@@ -34,8 +32,13 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
             isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)
         )
     ):
-        raise ValidationError(_INVALID, field="cursor")
+        raise invalid_cursor()
     return values
+
+
+def invalid_cursor() -> BadRequest:
+    """The 400 for a cursor that is not one of ours."""
+    return BadRequest(_INVALID, field="cursor")
 
 
 def check_limit(limit: int) -> int:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,7 +16,7 @@ from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncStat
 from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.errors import NotFound, ValidationError
 from stellarstream.ingest import coverage
-from stellarstream.pagination import check_limit, decode_cursor, encode_cursor
+from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
 from stellarstream.streams.ids import parse_public_id
 from stellarstream.streams.view import StreamStatus
 
@@ -111,22 +110,52 @@ class StreamService:
     def now(self) -> int:
         return int(self._clock().timestamp())
 
-    def paused_contracts(self, session: Session) -> frozenset[str]:
-        """V2 contracts whose latest pause/unpause event is a pause."""
-        rows = session.execute(
-            select(ContractEvent.contract_id, ContractEvent.event_type)
-            .where(ContractEvent.event_type.in_(("pause", "unpause")))
-            .order_by(
-                ContractEvent.ledger,
-                ContractEvent.tx_index,
-                ContractEvent.op_index,
-                ContractEvent.event_index,
-            )
+    def paused_contracts(
+        self, session: Session, contract_ids: Iterable[str] | None = None
+    ) -> frozenset[str]:
+        """V2 contracts whose latest pause/unpause event is a pause.
+
+        Among ``contract_ids`` if given (enough to test the membership of those contracts),
+        else among every contract with stored events. Pause and unpause are contract-wide
+        events, stored with ``stream_id`` NULL (``ingest.store``), so each contract is one range
+        of ``ix_contract_events_stream_order`` (its contract-wide events), never a scan of all
+        events.
+        """
+        candidates = (
+            self._event_contracts(session) if contract_ids is None else sorted(set(contract_ids))
         )
-        latest: dict[str, str] = {}
-        for contract_id, kind in rows:
-            latest[contract_id] = kind
-        return frozenset(c for c, kind in latest.items() if kind == "pause")
+        paused = []
+        for contract_id in candidates:
+            latest = session.scalar(
+                select(ContractEvent.event_type)
+                .where(
+                    ContractEvent.contract_id == contract_id,
+                    ContractEvent.stream_id.is_(None),
+                    ContractEvent.event_type.in_(("pause", "unpause")),
+                )
+                .order_by(
+                    ContractEvent.ledger.desc(),
+                    ContractEvent.tx_index.desc(),
+                    ContractEvent.op_index.desc(),
+                    ContractEvent.event_index.desc(),
+                )
+                .limit(1)
+            )
+            if latest == "pause":
+                paused.append(contract_id)
+        return frozenset(paused)
+
+    def _event_contracts(self, session: Session) -> list[str]:
+        """Every contract with stored events: one index probe per contract (a skip scan)."""
+        found: list[str] = []
+        while True:
+            query = select(func.min(ContractEvent.contract_id))
+            if found:
+                query = query.where(ContractEvent.contract_id > found[-1])
+            contract_id = session.scalar(query)
+            if contract_id is None:
+                return found
+            found.append(contract_id)
 
     # --- one stream ---------------------------------------------------------------------
 
@@ -171,7 +200,7 @@ class StreamService:
             try:
                 bound = int(value)
             except ValueError as exc:
-                raise ValidationError("cursor is not valid", field="cursor") from exc
+                raise invalid_cursor() from exc
             position = tuple_(column, Stream.id)
             query = query.where(
                 position < (bound, last_id) if order == "desc" else position > (bound, last_id)
@@ -209,9 +238,17 @@ class StreamService:
             conditions.append(self._status_condition(session, f.status))
         return conditions
 
-    def _status_condition(self, session: Session, status: StreamStatus) -> ColumnElement[bool]:
-        now = self.now()
-        paused_contracts = list(self.paused_contracts(session))
+    def _status_condition(
+        self,
+        session: Session,
+        status: StreamStatus,
+        *,
+        now: int | None = None,
+        paused_contracts: list[str] | None = None,
+    ) -> ColumnElement[bool]:
+        now = self.now() if now is None else now
+        if paused_contracts is None:
+            paused_contracts = list(self.paused_contracts(session))
         paused = or_(
             Stream.paused.is_(True),
             and_(Stream.version == 2, Stream.contract_id.in_(paused_contracts)),
@@ -365,30 +402,64 @@ class StreamService:
     # --- stats and sync -----------------------------------------------------------------
 
     def stats(self, session: Session) -> Stats:
-        counts: dict[str, int] = {}
-        for status in StreamStatus:
-            condition = self._status_condition(session, status)
-            counts[status.value] = int(
-                session.scalar(select(func.count()).select_from(Stream).where(condition)) or 0
+        # One pass over the streams grouped by token for every count and sum, one query for the
+        # distinct addresses, and the pause state read once (not once per status).
+        now = self.now()
+        paused_contracts = list(self.paused_contracts(session))
+        statuses = list(StreamStatus)
+        status_counts = [
+            func.count(
+                case(
+                    (
+                        self._status_condition(
+                            session, status, now=now, paused_contracts=paused_contracts
+                        ),
+                        1,
+                    )
+                )
             )
-        senders = int(session.scalar(select(func.count(func.distinct(Stream.sender)))) or 0)
-        receivers = int(session.scalar(select(func.count(func.distinct(Stream.receiver)))) or 0)
-        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
-        volume = _sums(session, Stream.total_amount, None)
-        locked_total = _sums(session, Stream.total_amount, live)
-        locked_withdrawn = _sums(session, Stream.withdrawn_amount, live)
-        per_token = dict(
-            session.execute(select(Stream.token, func.count()).group_by(Stream.token)).all()
-        )
-        tokens = [
-            TokenStats(
-                token=token,
-                value_locked=locked_total.get(token, 0) - locked_withdrawn.get(token, 0),
-                total_volume=volume.get(token, 0),
-                streams=int(per_token[token]),
-            )
-            for token in sorted(per_token)
+            for status in statuses
         ]
+        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        sums = [
+            _amount_sum(column, sqlite)
+            for column in (
+                Stream.total_amount,
+                case((live, Stream.total_amount)),
+                case((live, Stream.withdrawn_amount)),
+            )
+        ]
+        query = select(
+            Stream.token, func.count(), *status_counts, *(part for parts in sums for part in parts)
+        ).group_by(Stream.token)
+        counts = dict.fromkeys((status.value for status in statuses), 0)
+        tokens: list[TokenStats] = []
+        for token, streams, *values in session.execute(query):
+            for status, count in zip(statuses, values[: len(statuses)], strict=True):
+                counts[status.value] += int(count)
+            rest = values[len(statuses) :]
+            width = len(rest) // len(sums)
+            volume, locked_total, locked_withdrawn = (
+                _amount_value(rest[i * width : (i + 1) * width], sqlite) for i in range(len(sums))
+            )
+            tokens.append(
+                TokenStats(
+                    token=token,
+                    value_locked=locked_total - locked_withdrawn,
+                    total_volume=volume,
+                    streams=int(streams),
+                )
+            )
+        tokens.sort(key=lambda t: t.token)
+        distinct_senders = select(Stream.sender).where(Stream.sender.is_not(None)).distinct()
+        distinct_receivers = select(Stream.receiver).where(Stream.receiver.is_not(None)).distinct()
+        senders, receivers = session.execute(
+            select(
+                select(func.count()).select_from(distinct_senders.subquery()).scalar_subquery(),
+                select(func.count()).select_from(distinct_receivers.subquery()).scalar_subquery(),
+            )
+        ).one()
         states = list(session.scalars(select(SyncState).where(SyncState.source == LIVE_SOURCE)))
         return Stats(
             total=sum(counts.values()),
@@ -397,8 +468,8 @@ class StreamService:
             canceled=counts["CANCELED"],
             paused=counts["PAUSED"],
             archived=counts["ARCHIVED"],
-            unique_senders=senders,
-            unique_receivers=receivers,
+            unique_senders=int(senders or 0),
+            unique_receivers=int(receivers or 0),
             tokens=tokens,
             latest_ledger=max((s.ledger for s in states), default=None),
             network_latest_ledger=max((s.latest_ledger or 0 for s in states), default=None) or None,
@@ -450,14 +521,10 @@ class StreamService:
                 yield stream, event
 
 
-def _sums(session: Session, column: Any, condition: ColumnElement[bool] | None) -> dict[str, int]:
-    """Exact per-token SUM of an Amount column on PostgreSQL (NUMERIC) and SQLite (3 parts)."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    parts = sqlite_amount_sum(column) if sqlite else [func.coalesce(func.sum(column), 0)]
-    query = select(Stream.token, *parts).group_by(Stream.token)
-    if condition is not None:
-        query = query.where(condition)
-    out: dict[str, int] = defaultdict(int)
-    for token, *values in session.execute(query):
-        out[token] = combine_sqlite_sum(values) if sqlite else int(values[0])
-    return out
+def _amount_sum(column: Any, sqlite: bool) -> list[ColumnElement[Any]]:
+    """Exact SUM of an Amount column (or CASE of one): NUMERIC on PostgreSQL, 3 parts on SQLite."""
+    return sqlite_amount_sum(column) if sqlite else [func.coalesce(func.sum(column), 0)]
+
+
+def _amount_value(values: list[Any], sqlite: bool) -> int:
+    return combine_sqlite_sum(values) if sqlite else int(values[0])

@@ -602,3 +602,15 @@ def test_sync_status_lists_gaps_from_coverage(api: httpx.Client, chain_settings:
     engine.dispose()
     row = next(c for c in api.get(f"{API}/sync/status").json()["contracts"] if c["contract"] == C)
     assert row["gaps"] == [[21, 30]]
+
+
+@pytest.mark.parametrize("cursor", ["garbage!", "WyJ4IiwgMV0", "WzEsMiwzXQ", "e30"])
+def test_tampered_cursors_are_400(api: httpx.Client, cursor: str) -> None:
+    for path, extra in ((f"{API}/streams", {}), (f"{API}/search", {"q": C})):
+        response = api.get(path, params={"cursor": cursor, **extra})
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"] == {
+            "code": "bad_request",
+            "message": "cursor is not valid: pass back a nextCursor as is",
+            "field": "cursor",
+        }
