@@ -1,3 +1,121 @@
-"""Nebula: the Python SDK for StellarStream."""
+"""Nebula: the Python SDK for StellarStream token payment streams on Stellar.
 
-__version__ = "0.1.0"
+Read streams, invoice links and stats from the StellarStream API; create, withdraw from, cancel
+and top up streams with V2 contract calls signed locally or by a wallet.
+"""
+
+from . import lib, pagination, resources, types
+from ._base_client import RequestOptions
+from ._client import AsyncNebulaClient, NebulaClient
+from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    NebulaError,
+    NotFoundError,
+    NotInitializedError,
+    PermissionDeniedError,
+    RateLimitError,
+    RPCError,
+    ServerError,
+    SigningError,
+    SimulationError,
+    TransactionFailedError,
+    ValidationError,
+)
+from ._facade import Nebula
+from ._types import NOT_GIVEN, AsyncSigner, NotGiven, Signer, SignerCallback
+from ._version import __version__
+from .pagination import AsyncCursorPage, SyncCursorPage
+from .types import (
+    AuthToken,
+    CancelStreamParams,
+    Challenge,
+    ContractCallResult,
+    ContractSync,
+    CreateStreamParams,
+    CreateStreamResult,
+    InvoiceLink,
+    InvoiceLinkStatus,
+    Page,
+    PreparedTransaction,
+    SearchHit,
+    Stats,
+    Stream,
+    StreamEvent,
+    StreamHistory,
+    StreamStatus,
+    SyncStatus,
+    TokenStats,
+    TopUpParams,
+    WithdrawParams,
+    WithdrawResult,
+    YieldData,
+    YieldProjection,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncCursorPage",
+    "AsyncNebulaClient",
+    "AsyncSigner",
+    "AuthToken",
+    "AuthenticationError",
+    "CancelStreamParams",
+    "Challenge",
+    "ConflictError",
+    "ContractCallResult",
+    "ContractSync",
+    "CreateStreamParams",
+    "CreateStreamResult",
+    "InvoiceLink",
+    "InvoiceLinkStatus",
+    "Nebula",
+    "NebulaClient",
+    "NebulaError",
+    "NotFoundError",
+    "NotGiven",
+    "NotInitializedError",
+    "Page",
+    "PermissionDeniedError",
+    "PreparedTransaction",
+    "RPCError",
+    "RateLimitError",
+    "RequestOptions",
+    "SearchHit",
+    "ServerError",
+    "Signer",
+    "SignerCallback",
+    "SigningError",
+    "SimulationError",
+    "Stats",
+    "Stream",
+    "StreamEvent",
+    "StreamHistory",
+    "StreamStatus",
+    "SyncCursorPage",
+    "SyncStatus",
+    "TokenStats",
+    "TopUpParams",
+    "TransactionFailedError",
+    "ValidationError",
+    "WithdrawParams",
+    "WithdrawResult",
+    "YieldData",
+    "YieldProjection",
+    "__version__",
+    "lib",
+    "pagination",
+    "resources",
+    "types",
+]

@@ -1,0 +1,1 @@
+"""Hand-written helpers for on-chain calls (kept apart from the HTTP resources)."""
