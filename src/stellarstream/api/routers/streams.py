@@ -52,7 +52,9 @@ def get_session(context: Context) -> Iterator[Session]:
         yield session
 
 
-DB = Annotated[Session, Depends(get_session)]
+# scope="function": the session (and its pooled connection) is released when the handler
+# returns, not after the response is sent, so keep-alive clients do not hold two at once.
+DB = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def stream_out(
@@ -94,7 +96,8 @@ def stream_out(
 
 def streams_out(service: StreamService, session: Session, streams: list[Stream]) -> list[StreamOut]:
     now = service.now()
-    paused = service.paused_contracts(session)
+    # status_of only asks about these streams' contracts: look up their pause state alone.
+    paused = service.paused_contracts(session, {s.contract_id for s in streams})
     slugs = service.invoice_slugs(session, streams)
     return [stream_out(s, now, paused, slugs) for s in streams]
 
