@@ -89,11 +89,13 @@ PortOpt = Annotated[int | None, typer.Option(help="Port (default STELLARSTREAM_P
 
 @app.command()
 def up(host: HostOpt = None, port: PortOpt = None) -> None:
-    """Migrate, then run the API and the indexer in the foreground (Ctrl-C stops both)."""
+    """Migrate, then run the API, the indexer and the webhook worker (Ctrl-C stops them)."""
     from stellarstream.ops.supervise import ChildProcess, stellarstream_command
 
     settings = _settings()
     _upgrade(settings)
+    outbox_worker = ChildProcess("webhooks", stellarstream_command("webhooks"))
+    outbox_worker.start()
     indexer = None
     if settings.contract_ids:
         indexer = ChildProcess("indexer", stellarstream_command("indexer"))
@@ -106,6 +108,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     try:
         _serve_api(settings, host, port)
     finally:
+        outbox_worker.stop()
         if indexer is not None:
             indexer.stop()
 
@@ -130,11 +133,49 @@ def indexer() -> None:
 
 
 @app.command()
+def webhooks() -> None:
+    """Run the webhook worker: deliver queued events, retried for 24 h (SIGTERM stops it)."""
+    from stellarstream.webhooks.worker import run_worker
+
+    settings = _settings()
+    _upgrade(settings)
+    raise typer.Exit(run_worker(settings))
+
+
+@app.command()
 def api(host: HostOpt = None, port: PortOpt = None) -> None:
     """Migrate the database, then run only the API."""
     settings = _settings()
     _upgrade(settings)
     _serve_api(settings, host, port)
+
+
+@app.command()
+def monitor(
+    ticks: Annotated[int, typer.Option(help="Stop after N samples (0: run until SIGTERM)")] = 0,
+    once: Annotated[bool, typer.Option("--once", help="One sample, then exit")] = False,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between samples (default from settings)")
+    ] = None,
+    watch_api: Annotated[bool, typer.Option("--api/--no-api", help="Watch gunicorn")] = True,
+    watch_indexer: Annotated[
+        bool | None,
+        typer.Option("--indexer/--no-indexer", help="Watch the indexer (default: if configured)"),
+    ] = None,
+) -> None:
+    """Health monitor: sample the API workers and the indexer, replace bloated ones, alert."""
+    from stellarstream.ops.monitor import run_monitor
+
+    settings = _settings()
+    raise typer.Exit(
+        run_monitor(
+            settings,
+            ticks=1 if once else ticks,
+            interval=interval,
+            api=watch_api,
+            indexer=watch_indexer,
+        )
+    )
 
 
 class Source(StrEnum):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from stellar_sdk import Keypair, Network, StrKey
 
@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     signing_secret: SecretStr | None = None
     challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
 
+    # Payer experience (invoice page, SEP-7 transaction requests) and webhooks.
+    uri_request_signing_key: SecretStr | None = None  # S... seed that signs SEP-7 URIs
+    invoice_contract_id: str = ""  # V2 contract invoices are paid through (default: 1st id)
+    invoice_start_margin_seconds: int = Field(default=300, ge=0, le=3600)
+    webhooks_allow_http_localhost: bool = False  # http://127.0.0.1 / localhost URLs (tests)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_initial_seconds: float = Field(default=30.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    webhook_retry_window_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+
     # Operations (deploy/, ops/): gunicorn, readiness, rate limits, the health monitor.
     api_workers: int = Field(default=0, ge=0, le=256)  # 0: one gunicorn worker per CPU core
     api_graceful_timeout_seconds: int = Field(default=5, ge=1, le=300)
@@ -111,6 +125,7 @@ class Settings(BaseSettings):
     monitor_indexer_max_rss_mb: float = Field(default=300.0, gt=0)
     monitor_cpu_percent: float = Field(default=90.0, gt=0)
     monitor_cpu_samples: int = Field(default=3, ge=1, le=1000)
+    monitor_max_checkpoint_age_seconds: float = Field(default=600.0, gt=0)
     monitor_alert_repeat_seconds: float = Field(default=900.0, ge=0)
     alert_webhook_url: SecretStr | None = None
     alert_webhook_retries: int = Field(default=3, ge=0, le=10)
@@ -150,11 +165,19 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("signing_secret")
+    @field_validator("signing_secret", "uri_request_signing_key")
     @classmethod
-    def _check_seed(cls, value: SecretStr | None) -> SecretStr | None:
+    def _check_seed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and not StrKey.is_valid_ed25519_secret_seed(value.get_secret_value()):
-            raise ValueError("STELLARSTREAM_SIGNING_SECRET is not a Stellar secret seed (S...)")
+            name = f"STELLARSTREAM_{str(info.field_name).upper()}"
+            raise ValueError(f"{name} is not a Stellar secret seed (S...)")
+        return value
+
+    @field_validator("invoice_contract_id")
+    @classmethod
+    def _check_invoice_contract(cls, value: str) -> str:
+        if value and not StrKey.is_valid_contract(value):
+            raise ValueError(f"{value!r} is not a contract id (C... StrKey)")
         return value
 
     @model_validator(mode="after")
@@ -208,6 +231,17 @@ class Settings(BaseSettings):
         return Keypair.from_secret(self.signing_secret.get_secret_value())
 
     @property
+    def uri_signing_keypair(self) -> Keypair:
+        """The key that signs SEP-7 URIs (``URI_REQUEST_SIGNING_KEY`` in stellar.toml)."""
+        assert self.uri_request_signing_key is not None, "load_settings() fills the URI key"
+        return Keypair.from_secret(self.uri_request_signing_key.get_secret_value())
+
+    @property
+    def payment_contract_id(self) -> str | None:
+        """The V2 contract a payer's ``create_stream`` calls: INVOICE_CONTRACT_ID or the first."""
+        return self.invoice_contract_id or (self.contract_ids[0] if self.contract_ids else None)
+
+    @property
     def jwt_key(self) -> str:
         assert self.jwt_secret is not None, "load_settings() fills the JWT secret"
         return self.jwt_secret.get_secret_value()
@@ -241,6 +275,12 @@ def load_settings(**overrides: Any) -> Settings:
         updates["signing_secret"] = SecretStr(
             _read_or_create_secret(
                 settings.var_dir / "signing_secret", lambda: Keypair.random().secret
+            )
+        )
+    if settings.uri_request_signing_key is None:
+        updates["uri_request_signing_key"] = SecretStr(
+            _read_or_create_secret(
+                settings.var_dir / "uri_signing_secret", lambda: Keypair.random().secret
             )
         )
     if settings.database_url == "":

@@ -9,10 +9,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from stellarstream import __version__
+from stellarstream.api.access import AccessLogMiddleware
 from stellarstream.api.deps import AppContext
 from stellarstream.api.errors import install_error_handlers
+from stellarstream.api.metrics import Metrics
+from stellarstream.api.metrics import router as metrics_router
 from stellarstream.api.middleware import RequestIdMiddleware
-from stellarstream.api.routers import auth, health, invoice_links, live, streams
+from stellarstream.api.pages import invoice as invoice_page
+from stellarstream.api.ratelimit import RateLimiter, RateLimitMiddleware
+from stellarstream.api.routers import (
+    auth,
+    health,
+    invoice_links,
+    live,
+    payments,
+    streams,
+    webhooks,
+    well_known,
+)
 from stellarstream.api.schemas.common import ErrorResponse
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
@@ -26,9 +40,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock
     )
 
+    metrics = Metrics(engine, clock)
+    limiter = RateLimiter.from_settings(settings, clock) if settings.rate_limits_enabled else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if limiter is not None:
+            await limiter.backend.close()
         engine.dispose()
 
     app = FastAPI(
@@ -42,10 +61,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             404: {"model": ErrorResponse},
             409: {"model": ErrorResponse},
             422: {"model": ErrorResponse},
+            429: {"model": ErrorResponse, "description": "Rate limited (see Retry-After)"},
         },
     )
     app.state.context = context
+    app.state.metrics = metrics
     install_error_handlers(app)
+    if limiter is not None:  # innermost of the middlewares: CORS headers reach a 429 too
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -61,7 +84,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             expose_headers=["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics.http)
+    app.add_middleware(RequestIdMiddleware)  # outermost: the access log line has the request id
     for router in (health.router, auth.router, invoice_links.router, streams.router, live.router):
         app.include_router(router)
+    for router in (payments.router, webhooks.router, well_known.router, invoice_page.router):
+        app.include_router(router)
+    app.include_router(metrics_router)
     return app

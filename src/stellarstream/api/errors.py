@@ -9,7 +9,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from stellarstream.errors import RateLimited, StellarStreamError
 
@@ -70,15 +72,32 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", message, field)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route's methods; a path served by several routes
+        # (GET and POST handlers) must list them all.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, str(exc.detail), None, headers)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, APIRoute | Route):
+            methods |= set(route.methods or ())
+    return sorted(methods)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return error_response(500, "internal_error", "internal server error", None)
+    # Answered outside the request-id middleware: repeat its id so the client can quote it.
+    request_id = getattr(request.state, "request_id", None)
+    headers = {"X-Request-Id": request_id} if isinstance(request_id, str) else None
+    return error_response(500, "internal_error", "internal server error", None, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -24,6 +24,7 @@ class RequestIdMiddleware:
         sent = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
         request_id = sent if _VALID.match(sent) else secrets.token_hex(8)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        scope.setdefault("state", {})["request_id"] = request_id  # for the 500 handler outside
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -32,7 +33,7 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+        await self.app(scope, receive, send_with_id)
+        # Unbound only on success: an unhandled error is logged by the server-error handler
+        # outside this middleware, still inside this request's task (and its context).
+        structlog.contextvars.unbind_contextvars("request_id")

@@ -2,7 +2,8 @@
 
 Tables: ``invoice_links`` and ``idempotency_keys`` (invoice links), ``contract_events`` (every
 contract event once, the "sync store"), ``streams`` (the projection, rebuildable from events) and
-``sync_state`` (the checkpoint per contract and source).
+``sync_state`` (the checkpoint per contract and source); ``webhook_endpoints``,
+``webhook_deliveries`` (the outbox) and ``webhook_sweeps`` (webhooks).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -197,3 +199,62 @@ class SyncRange(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sync_ranges_contract_from", "contract_id", "from_ledger"),)
+
+
+class WebhookEndpoint(Base):
+    """An issuer's HTTPS endpoint for invoice and stream notifications."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(ADDRESS, index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(128))  # HMAC key: needed in clear to sign
+    event_types: Mapped[list[str] | None] = mapped_column(JSON)  # None: every event type
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one endpoint, written in the transaction of the change.
+
+    A worker claims due rows (``locked_until`` lease; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+    POSTs ``body``, and records the attempt; ``event_id`` is the receiver's idempotency key.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    endpoint_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent
+    status: Mapped[str] = mapped_column(String(16))  # PENDING, DELIVERED, FAILED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(String(1000))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+
+class WebhookSweep(Base):
+    """How far a periodic webhook sweep has looked (``invoice-expiry``: expiries up to then)."""
+
+    __tablename__ = "webhook_sweeps"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    swept_to: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -80,6 +80,7 @@ class Indexer:
         poll_interval: float = 5.0,
         fee_bps: int = 0,
         max_backoff: float = 60.0,
+        on_progress: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._source = source
@@ -92,6 +93,8 @@ class Indexer:
         self._poll = poll_interval
         self._fee_bps = fee_bps
         self._max_backoff = max_backoff
+        # Called after each committed batch and each successful pass (the systemd watchdog).
+        self._on_progress = on_progress or (lambda: None)
 
     def run(self) -> None:
         """Hold the lock and index until stopped."""
@@ -105,6 +108,7 @@ class Indexer:
                     raise SourceError("lost the indexer lock's database connection; restarting")
                 try:
                     self.catch_up()
+                    self._on_progress()
                     failures = 0
                     self._stop.wait(self._poll)
                 except RangeUnavailable as exc:
@@ -156,6 +160,7 @@ class Indexer:
                 )
             low = max(low, batch.covered_to + 1)
             committed += 1
+            self._on_progress()
             if result.events or committed == 1:
                 log.info(
                     "batch_ingested",

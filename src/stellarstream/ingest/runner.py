@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import structlog
 
 from stellarstream.chain.rpc import RetryInfo, RpcClient, RpcSource
@@ -9,15 +12,40 @@ from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.ingest.indexer import Indexer, Shutdown, StopSignal
-from stellarstream.ingest.lock import IndexerAlreadyRunning, lock_for
+from stellarstream.ingest.lock import IndexerAlreadyRunning, IndexerLock, lock_for
+from stellarstream.ops.pidfile import INDEXER_PIDFILE, remove_pidfile, write_pidfile
+from stellarstream.ops.sdnotify import Watchdog
 
 log = structlog.get_logger(__name__)
+
+
+class PidfileLock:
+    """The indexer lock, plus ``var/indexer.pid`` naming the process while it holds the lock
+    (the health monitor finds the active indexer through it; a refused one never writes it)."""
+
+    def __init__(self, lock: IndexerLock, path: Path) -> None:
+        self._lock = lock
+        self._path = path
+
+    def acquire(self, stop: threading.Event) -> bool:
+        if not self._lock.acquire(stop):
+            return False
+        write_pidfile(self._path)
+        return True
+
+    def healthy(self) -> bool:
+        return self._lock.healthy()
+
+    def release(self) -> None:
+        remove_pidfile(self._path)
+        self._lock.release()
 
 
 def run_indexer(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; return the process exit code."""
     stop = StopSignal()
     stop.install()
+    watchdog = Watchdog()
     engine = make_engine(settings.resolved_database_url)
 
     def on_retry(info: RetryInfo) -> None:
@@ -43,10 +71,14 @@ def run_indexer(settings: Settings) -> int:
             latest_ledger=lambda: client.get_latest_ledger().sequence,
             clock=utc_now,
             stop=stop,
-            lock=lock_for(engine, settings.contract_ids, settings.standby_poll_seconds),
+            lock=PidfileLock(
+                lock_for(engine, settings.contract_ids, settings.standby_poll_seconds),
+                settings.var_dir / INDEXER_PIDFILE,
+            ),
             start_ledger=settings.start_ledger,
             poll_interval=settings.poll_interval_seconds,
             fee_bps=settings.protocol_fee_bps,
+            on_progress=watchdog.progress,  # systemd: READY=1, then WATCHDOG=1 while progressing
         )
         indexer.run()
     except IndexerAlreadyRunning as exc:
@@ -55,6 +87,7 @@ def run_indexer(settings: Settings) -> int:
     except Shutdown:
         return 0
     finally:
+        watchdog.stopping()
         client.close()
         engine.dispose()
     return 0

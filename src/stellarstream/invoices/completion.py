@@ -18,6 +18,7 @@ from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import InvoiceLink
 from stellarstream.invoices.lifecycle import InvoiceStatus
 from stellarstream.invoices.slug import is_slug
+from stellarstream.webhooks.outbox import enqueue_status_change
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +91,7 @@ def complete_invoices(
         link.stream_id, link.tx_hash = event.stream_id, raw.tx_hash
         link.completed_at = raw.ledger_closed_at
         link.updated_at = now
+        enqueue_status_change(session, link, InvoiceStatus.COMPLETED, now=now)  # the outbox
         changed += 1
         log.info("invoice_completed", **context)
     return changed

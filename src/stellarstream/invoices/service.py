@@ -27,7 +27,8 @@ from stellarstream.invoices.lifecycle import (
     effective_status,
 )
 from stellarstream.invoices.slug import new_slug
-from stellarstream.pagination import check_limit, decode_cursor, encode_cursor
+from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
+from stellarstream.webhooks.outbox import enqueue_invoice_event, enqueue_status_change
 
 CAS_ATTEMPTS = 5
 
@@ -135,6 +136,7 @@ class InvoiceService:
         try:
             with self._sessions() as session, session.begin():
                 session.add(link)
+                enqueue_invoice_event(session, link, "invoice.created", now=now)
                 if idempotency_key is not None:
                     session.flush()
                     session.add(
@@ -190,9 +192,9 @@ class InvoiceService:
             try:
                 created = datetime.fromisoformat(created_iso)
             except ValueError as exc:
-                raise ValidationError("cursor is not valid", field="cursor") from exc
+                raise invalid_cursor() from exc
             if created.tzinfo is None:
-                raise ValidationError("cursor is not valid", field="cursor")
+                raise invalid_cursor()
             query = query.where(
                 or_(
                     InvoiceLink.created_at < created,
@@ -265,6 +267,7 @@ class InvoiceService:
                     session.flush()
                     session.expire(link)
                     session.refresh(link)
+                    enqueue_status_change(session, link, target, now=now)  # same transaction
                     return link
         raise Conflict("invoice link is being changed concurrently; retry", field="status")
 

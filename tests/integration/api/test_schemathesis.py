@@ -6,21 +6,28 @@ schema and status, and for errors the common ``{"error": {...}}`` shape.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 from stellar_sdk import Keypair
 from tests.support.auth import sign_in
 
+from stellarstream.api.app import create_app
+from stellarstream.config import load_settings
 
-@pytest.fixture
-def api_schema(api_url: str) -> Any:
-    schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
-    # Server-Sent Events never end: they are tested on their own in test_streams.py.
-    return schema.exclude(path_regex=r"/live$")
+
+def _openapi_document() -> dict[str, Any]:
+    """The app's OpenAPI document (the same one /openapi.json serves; no database needed)."""
+    var = Path(tempfile.mkdtemp(prefix="stellarstream-openapi-"))
+    settings = load_settings(_env_file=None, var_dir=var, database_url=f"sqlite:///{var / 'x.db'}")
+    document: dict[str, Any] = create_app(settings).openapi()
+    return document
 
 
 @pytest.fixture
@@ -29,7 +36,13 @@ def bearer(api_url: str) -> dict[str, str]:
         return sign_in(client, Keypair.random())
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Server-Sent Events never end: they are tested on their own in test_streams.py.
+schema = schemathesis.openapi.from_dict(_openapi_document()).exclude(path_regex=r"/live$")
+
+
+def test_the_served_document_is_the_one_tested(api_url: str) -> None:
+    served = httpx.get(f"{api_url}/openapi.json").json()
+    assert served["paths"].keys() == _openapi_document()["paths"].keys()
 
 
 @schema.parametrize()
@@ -42,9 +55,13 @@ schema = schemathesis.pytest.from_fixture("api_schema")
         HealthCheck.filter_too_much,
     ],
 )
-def test_api_conforms_to_its_openapi_document(case: Any, bearer: dict[str, str]) -> None:
-    response = case.call(headers=bearer)
-    case.validate_response(response)
+def test_api_conforms_to_its_openapi_document(
+    case: Any, api_url: str, bearer: dict[str, str]
+) -> None:
+    response = case.call(base_url=api_url, headers=bearer)
+    # Schema-valid but rejected input is expected: StrKey checksums, i128 bounds, lifecycle rules
+    # cannot all be said in JSON Schema. Every other check stays on.
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
     assert response.status_code < 500
     if response.status_code >= 400:
         body = response.json()

@@ -614,3 +614,17 @@ def test_tampered_cursors_are_400(api: httpx.Client, cursor: str) -> None:
             "message": "cursor is not valid: pass back a nextCursor as is",
             "field": "cursor",
         }
+
+
+def test_export_csv_is_exact_for_the_largest_i128(
+    api: httpx.Client, chain_settings: Settings
+) -> None:
+    top = 2**127 - 1
+    seed(chain_settings, [one_stream(0, amount=top)])
+    rows = list(
+        csv.DictReader(
+            io.StringIO(api.get(f"{API}/streams/export.csv", params={"address": RECEIVER}).text)
+        )
+    )
+    assert rows[0]["amount_base_units"] == str(top)
+    assert rows[0]["amount_token_units"] == "17014118346046923173168730371588.4105727"

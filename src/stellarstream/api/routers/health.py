@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from stellarstream.api.deps import Context
 from stellarstream.db.migrate import current_revision, head_revision
+from stellarstream.ops.lag import lag_check
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,8 @@ def livez() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(context: Context) -> JSONResponse:
-    """Ready to serve: the database answers and its schema is at the newest migration."""
+    """Ready to serve: the database answers, its schema is at the newest migration and the
+    indexer is within ``STELLARSTREAM_MAX_LAG_LEDGERS`` of the network."""
     checks: dict[str, str] = {}
     try:
         with context.engine.connect() as conn:
@@ -28,6 +30,8 @@ def readyz(context: Context) -> JSONResponse:
         checks["database"] = "ok"
         current, head = current_revision(context.engine), head_revision()
         checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
+        if current == head:
+            checks["indexer"] = lag_check(context.engine, context.settings.max_lag_ledgers)
     except Exception as exc:  # any database failure means "not ready", reported, not raised
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -235,7 +234,10 @@ def _amount_fields(decoded: dict[str, object]) -> list[tuple[str, int]]:
 
 
 def _token_units(value: int, decimals: int) -> str:
-    return format(Decimal(value).scaleb(-decimals), "f")
+    """Base units as a fixed-point decimal string (exact for any i128: integer arithmetic)."""
+    whole, fraction = divmod(abs(value), 10**decimals)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{whole}.{fraction:0{decimals}d}" if decimals else f"{sign}{whole}"
 
 
 @router.get("/streams/{stream_id}", response_model=StreamOut)

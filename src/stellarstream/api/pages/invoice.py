@@ -1,0 +1,250 @@
+"""``GET /invoice/{slug}``: the hosted invoice page a payer opens from the share link.
+
+The page cannot know who will pay, and a Soroban transaction must name its source account (and
+that account's sequence) before it can be simulated, prepared and signed. So a DRAFT/SIGNED page
+asks for the payer's ``G...`` address in a plain GET form (``?payer=G...``, works without
+JavaScript); the server then builds the same transaction request as
+``POST /api/v1/invoice-links/{slug}/transaction`` and shows its signed SEP-7 URI as an "Open in
+wallet" link and an inline SVG QR code (segno), with a button to report the submitted transaction.
+
+A QR code holds at most 2,953 bytes. A prepared ``create_stream`` (21 StreamArgs entries, repeated
+in its auth entry, plus the footprint) is about 2.4 KB of XDR, 3.3 KB as base64, so on a real
+network its SEP-7 URI usually does not fit. The QR then encodes the short wallet link
+``{PUBLIC_URL}/invoice/{slug}/wallet?payer=G...``: scanned with a phone, it opens in the browser,
+which is redirected (303) to a freshly prepared, signed ``web+stellar:tx`` URI and so hands it to
+the wallet registered for the scheme. When the URI fits, the QR is the SEP-7 URI itself.
+
+The page polls ``GET /api/v1/invoice-links/{slug}`` every few seconds; when the status changes
+it fetches this page again and swaps its ``<main>`` (no reload). Jinja2 autoescapes everything;
+the Content-Security-Policy allows only this response's nonce for the inline script and style.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+import structlog
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+from stellar_sdk import Asset
+
+from stellarstream.api.deps import Context
+from stellarstream.api.pages import format as fmt
+from stellarstream.db.models import InvoiceLink, Stream
+from stellarstream.errors import NotFound, StellarStreamError
+from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
+from stellarstream.invoices.payment import NotPayable, PaymentRequests, TransactionRequest
+from stellarstream.streams.ids import public_id
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+POLL_MS = 3000
+
+templates = Environment(
+    loader=PackageLoader("stellarstream.api", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+STATUS_TEXT = {
+    InvoiceStatus.DRAFT: "Awaiting payment",
+    InvoiceStatus.SIGNED: "Submitted, waiting for the chain",
+    InvoiceStatus.COMPLETED: "Paid",
+    InvoiceStatus.EXPIRED: "Expired",
+    InvoiceStatus.CANCELED: "Canceled",
+}
+
+
+def csp(nonce: str) -> str:
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            f"style-src 'nonce-{nonce}'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def html(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    body = templates.get_template(template).render(nonce=nonce, poll_ms=POLL_MS, **context)
+    return HTMLResponse(
+        body,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": csp(nonce),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",  # the slug is the capability: never leak it
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+        },
+    )
+
+
+def fits_in_qr(data: str) -> bool:
+    try:
+        segno.make(data, error="l", micro=False, boost_error=False)
+    except segno.DataOverflowError:
+        return False
+    return True
+
+
+def qr_svg(data: str) -> str | None:
+    """The QR code of ``data`` as inline SVG, or None if it does not fit in a QR code."""
+    try:
+        code = segno.make(data, error="l", micro=False, boost_error=False)
+    except segno.DataOverflowError:
+        log.warning("qr_too_large", length=len(data))
+        return None
+    svg: str = code.svg_inline(
+        scale=1, border=4, omitsize=True, dark="#000", light="#fff", svgclass="qr"
+    )
+    return svg
+
+
+def token_label(settings_passphrase: str, token: str) -> str:
+    if token == Asset.native().contract_id(settings_passphrase):
+        return "XLM"
+    return fmt.short(token)
+
+
+def _stream_of(context: Context, link: InvoiceLink) -> dict[str, Any] | None:
+    if link.stream_id is None:
+        return None
+    with context.sessions() as session:
+        stream = session.scalar(
+            select(Stream).where(Stream.memo == link.slug, Stream.stream_id == link.stream_id)
+        )
+    contract = stream.contract_id if stream is not None else None
+    if contract is None and len(context.settings.contract_ids) == 1:
+        contract = context.settings.contract_ids[0]
+    sid = public_id(contract, link.stream_id) if contract else str(link.stream_id)
+    return {
+        "id": sid,
+        "number": link.stream_id,
+        "url": f"/api/v1/streams/{sid}" if contract else None,
+        "start": fmt.from_unix(stream.start_time) if stream is not None else None,
+        "end": fmt.from_unix(stream.end_time) if stream is not None else None,
+    }
+
+
+def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
+    """Everything the template shows, formatted."""
+    settings = context.settings
+    now = context.clock()
+    status = effective_status(link.status, link.expires_at, now)
+    decimals = settings.decimals_of(link.token_address)
+    start_if_paid_now = int(now.timestamp()) + 1 + settings.invoice_start_margin_seconds
+    stream = _stream_of(context, link) if status is InvoiceStatus.COMPLETED else None
+    end = stream["end"] if stream and stream["end"] else None
+    amount_units = fmt.token_units(link.amount, decimals)
+    label = token_label(settings.network_passphrase, link.token_address)
+    return {
+        "title": f"Invoice: {amount_units} {label} ({STATUS_TEXT[status]})",
+        "link": link,
+        "status": status.value,
+        "status_text": STATUS_TEXT[status],
+        "payable": status in OPEN,
+        "amount_units": amount_units,
+        "amount_base": str(link.amount),
+        "token": link.token_address,
+        "token_label": label,
+        "duration_words": fmt.duration_words(link.duration),
+        "end": end or fmt.from_unix(start_if_paid_now + link.duration),
+        "end_is_estimate": end is None,
+        "rate_per_day": fmt.rate_per_day(link.amount, link.duration, decimals),
+        "expires_in": (
+            fmt.countdown(int((link.expires_at - now).total_seconds()))
+            if link.expires_at is not None
+            else None
+        ),
+        "stream": stream,
+        "now": now,
+        "api_url": f"/api/v1/invoice-links/{link.slug}",
+        "page_url": f"/invoice/{link.slug}",
+        "fmt": fmt,
+    }
+
+
+@router.get("/invoice/{slug}", response_class=HTMLResponse)
+def invoice_page(
+    slug: str,
+    context: Context,
+    payer: str | None = Query(default=None, max_length=128),
+    part: str | None = Query(default=None, pattern="^main$"),
+) -> HTMLResponse:
+    """The hosted invoice page (``?payer=G...`` adds the QR code and wallet link;
+    ``?part=main`` is only its ``<main>``, what the page's script swaps in on a change)."""
+    payments = PaymentRequests(context.settings, context.sessions, context.clock)
+    fragment = part == "main"
+    try:
+        link = payments.link(slug)
+    except NotFound:
+        return html("not_found_main.html" if fragment else "not_found.html", 404, slug=slug[:64])
+    page = view(context, link)
+    if fragment:
+        return html("invoice_main.html", payer=None, request=None, qr=None, error=None, **page)
+    request: TransactionRequest | None = None
+    error: str | None = None
+    payer = (payer or "").strip() or None
+    if payer is not None and page["payable"]:
+        try:
+            request = payments.build(slug, payer)
+        except NotPayable:  # it changed meanwhile: show what it is now
+            page = view(context, payments.link(slug))
+        except StellarStreamError as exc:
+            error = exc.message
+    qr, qr_is_uri = None, False
+    if request is not None and payer is not None:
+        qr_is_uri = fits_in_qr(request.sep7_uri)
+        qr = qr_svg(request.sep7_uri if qr_is_uri else wallet_link(context, slug, payer))
+    return html(
+        "invoice.html",
+        payer=payer,
+        request=request,
+        qr=qr,
+        qr_is_uri=qr_is_uri,
+        error=error,
+        **page,
+    )
+
+
+def wallet_link(context: Context, slug: str, payer: str) -> str:
+    return f"{context.settings.public_url}/invoice/{slug}/wallet?{urlencode({'payer': payer})}"
+
+
+@router.get("/invoice/{slug}/wallet")
+def wallet_redirect(
+    slug: str,
+    context: Context,
+    payer: str = Query(max_length=128),
+) -> Response:
+    """303 to a fresh, signed SEP-7 URI for ``payer`` (what a scanned wallet-link QR opens)."""
+    payments = PaymentRequests(context.settings, context.sessions, context.clock)
+    try:
+        request = payments.build(slug, payer)
+    except NotFound:
+        return html("not_found.html", 404, slug=slug[:64])
+    except StellarStreamError:
+        # Not payable any more, a bad payer, the RPC down: the page says which, in words.
+        return RedirectResponse(wallet_page(slug, payer), status_code=303)
+    return RedirectResponse(
+        request.sep7_uri, status_code=303, headers={"Cache-Control": "no-store"}
+    )
+
+
+def wallet_page(slug: str, payer: str) -> str:
+    return f"/invoice/{slug}?{urlencode({'payer': payer})}"

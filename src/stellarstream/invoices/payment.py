@@ -1,0 +1,202 @@
+"""Transaction requests: the payer's ``create_stream`` for an invoice, prepared and SEP-7 signed.
+
+For payer ``P`` and link ``L`` (DRAFT or SIGNED): ``create_stream`` with ``sender = P``,
+``receiver = L.receiver`` (a muxed receiver's base account: the contract pays accounts),
+``token = L.token_address``, ``total_amount = L.amount``, ``start = now + margin``,
+``end = start + L.duration``, ``memo = L.slug`` and the spec's defaults for the other StreamArgs
+(no cliff: ``cliff_time = start``). The transaction's source is ``P`` at its current sequence
+(from the RPC's ``getLedgerEntries``), valid until the stream starts (and never past the link's
+expiry): a transaction that lands later would start a stream in the past, so the page asks for a
+fresh one instead. It is prepared on the RPC (simulation: footprint, resource fee, auth) and
+offered as a SEP-7 ``web+stellar:tx`` URI signed with ``URI_REQUEST_SIGNING_KEY``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from stellar_sdk import MuxedAccount, Network, StrKey
+from stellar_sdk.sep.stellar_uri import TransactionStellarUri
+
+from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
+from stellarstream.chain.soroban import SorobanRpc
+from stellarstream.clock import Clock
+from stellarstream.config import Settings
+from stellarstream.db.models import InvoiceLink
+from stellarstream.errors import (
+    NotFound,
+    SourceError,
+    SourceUnavailable,
+    StellarStreamError,
+    ValidationError,
+)
+from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
+
+BASE_FEE = 100
+"""Inclusion fee in stroops, added to the simulation's resource fee."""
+RPC_MAX_RETRIES = 2
+"""A person is waiting: retry a flaky RPC briefly, then answer 503."""
+
+
+class PaymentUnavailable(StellarStreamError):
+    """The RPC (or its configuration) cannot serve a transaction request right now."""
+
+    code = "rpc_unavailable"
+    status_code = 503
+
+
+class RpcFailed(StellarStreamError):
+    """The RPC answered, but not with something a transaction can be built from."""
+
+    code = "rpc_error"
+    status_code = 502
+
+
+class NotPayable(StellarStreamError):
+    """Only DRAFT and SIGNED links can be paid; ``status`` says what the link is."""
+
+    code = "conflict"
+    status_code = 409
+
+    def __init__(self, status: InvoiceStatus) -> None:
+        super().__init__(
+            f"invoice link is {status.value}: only DRAFT or SIGNED links can be paid",
+            field="status",
+        )
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRequest:
+    """What a payer's wallet needs: the prepared XDR and the signed SEP-7 URI."""
+
+    xdr: str
+    sep7_uri: str
+    network_passphrase: str
+    expires_at: datetime
+    tx_hash: str
+    contract_id: str
+    start_time: int
+    end_time: int
+
+
+def require_payer(payer: object) -> str:
+    """The payer must be a G... account: it is the transaction's source and the stream sender."""
+    if not isinstance(payer, str) or not StrKey.is_valid_ed25519_public_key(payer):
+        raise ValidationError("payer must be a Stellar account address (G...)", field="payer")
+    return payer
+
+
+def base_account(address: str) -> str:
+    if address.startswith("M"):
+        return str(MuxedAccount.from_account(address).account_id)
+    return address
+
+
+def sep7_uri(settings: Settings, xdr_envelope: object, *, payer: str, slug: str) -> str:
+    """A signed ``web+stellar:tx`` URI for ``xdr_envelope`` (a TransactionEnvelope)."""
+    passphrase = settings.network_passphrase
+    uri = TransactionStellarUri(
+        transaction_envelope=xdr_envelope,  # type: ignore[arg-type]
+        pubkey=payer,
+        message=f"Pay invoice {slug}",
+        # SEP-7: only needed off the public network, and every byte makes the QR denser.
+        network_passphrase=None if passphrase == Network.PUBLIC_NETWORK_PASSPHRASE else passphrase,
+        origin_domain=settings.sep10_home_domain.split(":")[0],
+    )
+    uri.sign(settings.uri_signing_keypair)
+    return str(uri.to_uri())
+
+
+class PaymentRequests:
+    """Build transaction requests for invoice links."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        *,
+        rpc_factory: Callable[[], SorobanRpc] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._clock = clock
+        self._rpc_factory = rpc_factory or self._default_rpc
+
+    def _default_rpc(self) -> SorobanRpc:
+        return SorobanRpc(
+            self._settings.rpc_url,
+            timeout=self._settings.rpc_timeout_seconds,
+            max_retries=min(self._settings.rpc_max_retries, RPC_MAX_RETRIES),
+            backoff_initial=0.2,
+            backoff_max=1.0,
+        )
+
+    def link(self, slug: str) -> InvoiceLink:
+        with self._sessions() as session:
+            link = session.scalar(select(InvoiceLink).where(InvoiceLink.slug == slug))
+        if link is None:
+            raise NotFound(f"no invoice link with slug {slug!r}")
+        return link
+
+    def build(self, slug: str, payer: str) -> TransactionRequest:
+        """The prepared ``create_stream`` for ``payer`` paying link ``slug``."""
+        payer = require_payer(payer)
+        link = self.link(slug)
+        now = self._clock()
+        status = effective_status(link.status, link.expires_at, now)
+        if status not in OPEN:
+            raise NotPayable(status)
+        settings = self._settings
+        contract_id = settings.payment_contract_id
+        if contract_id is None:
+            raise PaymentUnavailable(
+                "payments are not configured: set STELLARSTREAM_INVOICE_CONTRACT_ID "
+                "(or STELLARSTREAM_CONTRACT_IDS) to the StellarStream V2 contract"
+            )
+        if not settings.rpc_url:
+            raise PaymentUnavailable("no Stellar RPC configured: set STELLARSTREAM_RPC_URL")
+        start = int(now.timestamp()) + 1 + settings.invoice_start_margin_seconds
+        valid_until = start
+        if link.expires_at is not None:
+            valid_until = min(valid_until, int(link.expires_at.timestamp()))
+        args = StreamArgs(
+            sender=payer,
+            receiver=base_account(link.receiver),
+            token=link.token_address,
+            total_amount=link.amount,
+            start_time=start,
+            end_time=start + link.duration,
+            memo=link.slug,
+        )
+        try:
+            with self._rpc_factory() as rpc:
+                source = rpc.get_account(payer)
+                envelope = create_stream_transaction(
+                    source,
+                    contract_id,
+                    args,
+                    network_passphrase=settings.network_passphrase,
+                    base_fee=BASE_FEE,
+                    valid_until=valid_until,
+                )
+                prepared = rpc.prepare(envelope)
+        except SourceUnavailable as exc:
+            raise PaymentUnavailable(f"the Stellar RPC is unavailable: {exc.message}") from exc
+        except SourceError as exc:
+            raise RpcFailed(f"the Stellar RPC failed: {exc.message}") from exc
+        return TransactionRequest(
+            xdr=prepared.to_xdr(),
+            sep7_uri=sep7_uri(settings, prepared, payer=payer, slug=link.slug),
+            network_passphrase=settings.network_passphrase,
+            expires_at=datetime.fromtimestamp(valid_until, UTC),
+            tx_hash=prepared.hash_hex(),
+            contract_id=contract_id,
+            start_time=args.start_time,
+            end_time=args.end_time,
+        )

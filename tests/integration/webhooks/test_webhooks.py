@@ -1,0 +1,530 @@
+"""Webhooks on both databases: endpoints over HTTP, the outbox written with each change, and
+the worker (in process) delivering signed events to a local receiver, with retries and leases."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from stellar_sdk import Keypair
+from tests.support import contract_events as ce
+from tests.support.auth import sign_in
+from tests.support.clock import FakeClock
+from tests.support.factories import invoice_body
+from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment, withdrawal
+from tests.support.server import serve
+from tests.support.webhook_receiver import Receiver, running_receiver
+
+from stellarstream.api.app import create_app
+from stellarstream.chain.source import Batch
+from stellarstream.clock import utc_now
+from stellarstream.config import Settings, load_settings
+from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.models import InvoiceLink, WebhookDelivery
+from stellarstream.ingest.pipeline import ingest_batch
+from stellarstream.webhooks.signature import verify
+from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
+
+HOOKS = "/api/v1/webhooks"
+LINKS = "/api/v1/invoice-links"
+
+
+def make_settings(tmp_path: Path, database_url: str, *, allow_local: bool = True) -> Settings:
+    return load_settings(
+        _env_file=None,
+        var_dir=tmp_path / "var",
+        database_url=database_url,
+        public_url="http://pay.example.test",
+        rpc_url="none",
+        contract_ids=CONTRACT,
+        webhooks_allow_http_localhost=allow_local,
+    )
+
+
+@pytest.fixture
+def http(tmp_path: Path, database_url: str, clock: FakeClock) -> Iterator[httpx.Client]:
+    app = create_app(make_settings(tmp_path, database_url), clock=clock)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def issuer() -> Keypair:
+    return Keypair.random()
+
+
+@pytest.fixture
+def auth(http: httpx.Client, issuer: Keypair) -> dict[str, str]:
+    return sign_in(http, issuer)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, Receiver]]:
+    with running_receiver() as served:
+        yield served
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[object]:
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+FAST = WorkerConfig(
+    timeout=5.0,
+    retry_initial=0.05,
+    retry_max=0.2,
+    retry_window=3600.0,
+    poll=0.02,
+    lease=30.0,
+    batch=10,
+    concurrency=4,
+    sweep_every=0.0,
+)
+
+
+def worker_for(
+    sessions: object, clock: Callable[[], datetime], config: WorkerConfig = FAST, **kw: object
+) -> WebhookWorker:
+    return WebhookWorker(sessions, config, clock=clock, **kw)  # type: ignore[arg-type]
+
+
+def ahead(clock: FakeClock) -> Callable[[], datetime]:
+    """The later of the real time and ``clock`` (ingestion stamps rows with the real time)."""
+    return lambda: max(utc_now(), clock())
+
+
+def drain(worker: WebhookWorker, until: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise AssertionError("deliveries did not finish")
+        if not worker.run_once():
+            time.sleep(0.02)
+
+
+def register(
+    http: httpx.Client, auth: dict[str, str], url: str, **extra: object
+) -> dict[str, object]:
+    response = http.post(HOOKS, json={"url": url, **extra}, headers=auth)
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def deliveries(database_url: str) -> list[WebhookDelivery]:
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+    finally:
+        engine.dispose()
+
+
+def recipe_verify(secret: str, header: str, body: bytes) -> bool:
+    """The receiver-side recipe documented in ``stellarstream.webhooks.signature``."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    t, sent = parts.get("t", ""), parts.get("v1", "")
+    if not t.isdigit() or abs(time.time() - int(t)) > 300:
+        return False
+    expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), sent)
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+def test_register_list_get_delete_with_the_secret_shown_once(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    created = register(http, auth, "https://hooks.example.com/stellarstream", description="books")
+    assert str(created["secret"]).startswith("whsec_") and len(str(created["secret"])) > 40
+    assert created["eventTypes"] is None and created["description"] == "books"
+    listed = http.get(HOOKS, headers=auth).json()["data"]
+    assert [e["id"] for e in listed] == [created["id"]]
+    assert "secret" not in listed[0]
+    one = http.get(f"{HOOKS}/{created['id']}", headers=auth).json()
+    assert "secret" not in one and one["url"] == "https://hooks.example.com/stellarstream"
+    assert http.delete(f"{HOOKS}/{created['id']}", headers=auth).status_code == 204
+    assert http.get(HOOKS, headers=auth).json()["data"] == []
+    assert http.get(f"{HOOKS}/{created['id']}", headers=auth).status_code == 404
+
+
+def test_endpoints_belong_to_their_issuer(http: httpx.Client, auth: dict[str, str]) -> None:
+    created = register(http, auth, "https://hooks.example.com/a")
+    other = sign_in(http, Keypair.random())
+    assert http.get(HOOKS, headers=other).json()["data"] == []
+    for method in ("GET", "DELETE"):
+        response = http.request(method, f"{HOOKS}/{created['id']}", headers=other)
+        assert response.status_code == 404
+    deliveries_url = f"{HOOKS}/{created['id']}/deliveries"
+    assert http.get(deliveries_url, headers=other).status_code == 404
+    assert http.get(HOOKS).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.example.com/x",
+        "hooks.example.com/x",
+        "https://user:pw@hooks.example.com/x",
+        "https://",
+        "https://hooks.example.com:99999/x",
+    ],
+)
+def test_bad_urls_are_422(http: httpx.Client, auth: dict[str, str], url: str) -> None:
+    response = http.post(HOOKS, json={"url": url}, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "url"
+
+
+def test_http_and_private_addresses_need_the_development_setting(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = create_app(make_settings(tmp_path, database_url, allow_local=False))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        auth = sign_in(client, Keypair.random())
+        for target in (
+            "http://127.0.0.1:8000/hook",
+            "http://localhost/hook",
+            "https://127.0.0.1/hook",
+            "https://10.1.2.3/hook",
+            "https://[::1]/hook",
+        ):
+            response = client.post(HOOKS, json={"url": target}, headers=auth)
+            assert response.status_code == 422, target
+        refused = client.post(HOOKS, json={"url": "http://127.0.0.1/h"}, headers=auth).json()
+        assert "STELLARSTREAM_WEBHOOKS_ALLOW_HTTP_LOCALHOST" in refused["error"]["message"]
+        assert (
+            client.post(HOOKS, json={"url": "http://example.com/h"}, headers=auth).status_code
+            == 422
+        )
+        assert (
+            client.post(HOOKS, json={"url": "https://example.com/h"}, headers=auth).status_code
+            == 201
+        )
+
+
+@pytest.mark.parametrize(
+    ("event_types", "code"),
+    [(["invoice.completed", "stream.*"], 201), (["invoice.paid"], 422), ([], 422), (["*"], 201)],
+)
+def test_event_types_are_checked(
+    http: httpx.Client, auth: dict[str, str], event_types: list[str], code: int
+) -> None:
+    response = http.post(
+        HOOKS, json={"url": "https://h.example.com/", "eventTypes": event_types}, headers=auth
+    )
+    assert response.status_code == code, response.text
+    if code == 422:
+        assert response.json()["error"]["field"] == "eventTypes"
+
+
+def test_an_issuer_has_at_most_ten_endpoints(http: httpx.Client, auth: dict[str, str]) -> None:
+    for n in range(10):
+        register(http, auth, f"https://hooks.example.com/{n}")
+    response = http.post(HOOKS, json={"url": "https://hooks.example.com/x"}, headers=auth)
+    assert response.status_code == 409
+
+
+# --- the outbox and the worker -----------------------------------------------------------------
+
+
+def test_every_status_change_is_delivered_signed(
+    http: httpx.Client,
+    auth: dict[str, str],
+    issuer: Keypair,
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    secret = str(register(http, auth, url)["secret"])
+    # created -> signed -> completed (the indexer) -> a stream event of the paying stream
+    paid = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    assert (
+        http.post(f"{LINKS}/{paid['slug']}/submitted", json={"txHash": "ab" * 32}).status_code
+        == 200
+    )
+    with sessions() as session:  # type: ignore[operator]
+        link = session.scalar(select(InvoiceLink).where(InvoiceLink.slug == paid["slug"]))
+    assert link is not None
+    ingest(database_url, payment(link, stream_id=11, tx=501, ledger=40))
+    ingest(database_url, withdrawal(11, tx=502, ledger=41))
+    # created -> canceled
+    voided = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    patch = http.patch(f"{LINKS}/{voided['id']}/status", json={"status": "CANCELED"}, headers=auth)
+    assert patch.status_code == 200
+    # created -> expired (a sweep notices)
+    expiring = http.post(
+        LINKS,
+        json=invoice_body(expiresAt=(clock() + timedelta(seconds=60)).isoformat()),
+        headers=auth,
+    ).json()
+    worker = worker_for(sessions, ahead(clock))
+    worker.sweep_expired()
+    clock.advance(61)
+    assert worker.sweep_expired() == 1
+    assert worker.sweep_expired() == 0  # once
+    drain(worker, lambda: len(hook.accepted) == 9)
+    time.sleep(0.2)
+    got = hook.accepted
+    assert len(got) == 9  # exactly once each: no failure, no lease ran out
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for delivery in got:
+        header = delivery.headers["stellarstream-signature"]
+        assert verify(secret, header, delivery.body, now=time.time())
+        assert recipe_verify(secret, header, delivery.body)
+        assert not recipe_verify(secret + "x", header, delivery.body)
+        assert not recipe_verify(secret, header, delivery.body + b" ")
+        body = delivery.json
+        assert delivery.headers["stellarstream-event-id"] == body["id"]
+        assert delivery.headers["stellarstream-event-type"] == body["type"]
+        assert delivery.headers["content-type"] == "application/json"
+        by_type.setdefault(str(body["type"]), []).append(body)
+    assert sorted(by_type) == [
+        "invoice.canceled",
+        "invoice.completed",
+        "invoice.created",
+        "invoice.expired",
+        "invoice.signed",
+        "stream.claim",
+        "stream.create_v2",
+    ]
+    assert len(by_type["invoice.created"]) == 3
+    completed = by_type["invoice.completed"][0]["data"]["invoiceLink"]  # type: ignore[index]
+    assert completed["slug"] == paid["slug"] and completed["status"] == "COMPLETED"
+    assert completed["streamId"] == 11 and completed["txHash"] == ce.tx_hash_for(501)
+    assert completed["amount"] == "1000000000"  # a decimal string, like the API
+    signed = by_type["invoice.signed"][0]["data"]["invoiceLink"]  # type: ignore[index]
+    assert signed["status"] == "SIGNED" and signed["txHash"] == "ab" * 32
+    claim = by_type["stream.claim"][0]["data"]  # type: ignore[index]
+    assert claim["stream"] == {"id": f"{CONTRACT}-11", "contractId": CONTRACT, "streamId": "11"}
+    assert claim["invoiceLink"] == {"id": paid["id"], "slug": paid["slug"]}
+    assert claim["event"]["txHash"] == ce.tx_hash_for(502)
+    assert claim["event"]["data"]["kind"] == "claim"
+    expired = by_type["invoice.expired"][0]["data"]["invoiceLink"]  # type: ignore[index]
+    assert expired["slug"] == expiring["slug"] and expired["status"] == "EXPIRED"
+    # The API shows each delivery with its attempts and the receiver's answer.
+    endpoint_id = http.get(HOOKS, headers=auth).json()["data"][0]["id"]
+    page = http.get(f"{HOOKS}/{endpoint_id}/deliveries?limit=5", headers=auth).json()
+    assert len(page["data"]) == 5 and page["nextCursor"]
+    rest = http.get(
+        f"{HOOKS}/{endpoint_id}/deliveries", params={"cursor": page["nextCursor"]}, headers=auth
+    ).json()
+    rows = page["data"] + rest["data"]
+    assert len(rows) == 9 and rest["nextCursor"] is None
+    assert {(r["status"], r["attempts"], r["lastStatusCode"], r["lastResponse"]) for r in rows} == {
+        ("DELIVERED", 1, 200, "ok")
+    }
+
+
+def test_only_subscribed_event_types_are_queued(
+    http: httpx.Client, auth: dict[str, str], database_url: str
+) -> None:
+    register(http, auth, "https://a.example.com/", eventTypes=["invoice.canceled"])
+    register(http, auth, "https://b.example.com/", eventTypes=["invoice.*"])
+    link = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    http.patch(f"{LINKS}/{link['id']}/status", json={"status": "CANCELED"}, headers=auth)
+    queued = sorted((d.event_type, d.endpoint_id) for d in deliveries(database_url))
+    assert [t for t, _ in queued] == ["invoice.canceled", "invoice.canceled", "invoice.created"]
+
+
+def test_retries_on_500_then_success_recording_every_attempt(
+    http: httpx.Client,
+    auth: dict[str, str],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    with running_receiver(fail_first=2) as (url, hook):
+        created = register(http, auth, url)
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        worker = worker_for(sessions, ahead(clock))
+        assert worker.run_once() == 1
+        (first,) = deliveries(database_url)
+        assert (first.status, first.attempts, first.last_status_code) == ("PENDING", 1, 500)
+        assert first.last_response == "boom" and first.locked_by is None
+        assert first.last_attempt_at is not None and first.next_attempt_at > first.last_attempt_at
+        drain(worker, lambda: len(hook.accepted) == 1)
+    (row,) = deliveries(database_url)
+    assert (row.status, row.attempts, row.last_status_code) == ("DELIVERED", 3, 200)
+    assert row.delivered_at is not None
+    assert [r.status for r in hook.received] == [500, 500, 200]
+    assert len({r.body for r in hook.received}) == 1  # the same bytes on every attempt
+    assert len({r.event_id for r in hook.received}) == 1  # the receivers' idempotency key
+    attempts = [r.headers["stellarstream-delivery-attempt"] for r in hook.received]
+    assert attempts == ["1", "2", "3"]
+    for delivery in hook.received:
+        header = delivery.headers["stellarstream-signature"]
+        assert verify(str(created["secret"]), header, delivery.body, now=time.time())
+
+
+def test_backoff_grows_and_gives_up_after_the_retry_window(
+    http: httpx.Client, auth: dict[str, str], sessions: object, database_url: str
+) -> None:
+    clock = FakeClock()
+    config = WorkerConfig(
+        retry_initial=30, retry_max=3600, retry_window=86400, batch=5, concurrency=1
+    )
+    with running_receiver(fail_first=10**6) as (url, hook):
+        register(http, auth, url)
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        (row,) = deliveries(database_url)
+        clock.now = row.created_at
+        worker = worker_for(sessions, clock, config)
+        delays = []
+        while True:
+            assert worker.run_once() == 1
+            (row,) = deliveries(database_url)
+            if row.status != "PENDING":
+                break
+            delays.append((row.next_attempt_at - clock()).total_seconds())
+            clock.now = row.next_attempt_at  # due now: the next pass claims it
+        assert row.status == "FAILED"
+        assert worker.run_once() == 0  # never again
+    assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66  # 30 s, doubling (+-10 %)
+    assert max(delays) <= 3600 * 1.1
+    assert row.attempts == len(delays) + 1 == len(hook.received)
+    assert row.last_status_code == 500
+    assert row.last_attempt_at is not None
+    assert row.last_attempt_at - row.created_at <= timedelta(hours=24)
+    assert row.last_attempt_at - row.created_at > timedelta(hours=22)
+
+
+def test_a_lease_that_runs_out_is_claimed_again_and_a_late_result_is_ignored(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+) -> None:
+    url, hook = receiver
+    register(http, auth, url)
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    clock = FakeClock()
+    (row,) = deliveries(database_url)
+    clock.now = row.created_at
+    config = WorkerConfig(lease=60, concurrency=1)
+    crashed = worker_for(sessions, clock, config, worker_id="crashed")
+    (claim,) = crashed.claim()  # ... and the process dies before delivering
+    other = worker_for(sessions, clock, config, worker_id="other")
+    assert other.run_once() == 0  # leased
+    clock.advance(61)
+    assert other.run_once() == 1
+    (row,) = deliveries(database_url)
+    assert (row.status, row.attempts) == ("DELIVERED", 2)
+    crashed.deliver(claim)  # it was only slow: its result must not overwrite
+    (after,) = deliveries(database_url)
+    assert (after.status, after.attempts, after.delivered_at) == (
+        "DELIVERED",
+        2,
+        row.delivered_at,
+    )
+    assert len({r.event_id for r in hook.accepted}) == 1  # at-least-once, one event id
+
+
+def test_two_workers_share_the_queue_without_double_delivery(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    issuer: Keypair,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    register(http, auth, url)
+    for _ in range(30):
+        create_link(database_url, clock, issuer.public_key)
+    config = WorkerConfig(poll=0.01, batch=3, concurrency=2, sweep_every=3600)
+    workers = [worker_for(sessions, ahead(clock), config, worker_id=f"w{n}") for n in range(2)]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        hook.wait_for(30)
+        time.sleep(0.3)
+    finally:
+        for w in workers:
+            w.stop.set()
+        for thread in threads:
+            thread.join(10)
+    ids = [r.event_id for r in hook.received]
+    assert len(ids) == len(set(ids)) == 30
+    assert {d.status for d in deliveries(database_url)} == {"DELIVERED"}
+
+
+def test_the_outbox_commits_or_rolls_back_with_the_change(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    issuer: Keypair,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    register(http, auth, url)
+    link = create_link(database_url, clock, issuer.public_key)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    raw = payment(link, stream_id=5, tx=900)
+    batch = Batch([raw], covered_to=raw.ledger, cursor=None, latest_ledger=raw.ledger, source="rpc")
+    with sessions() as session:
+        session.begin()
+        result = ingest_batch(session, batch, [CONTRACT], now=utc_now())
+        assert result.invoices_completed == 1
+        pending = session.scalar(select(func.count()).select_from(WebhookDelivery))
+        assert pending == 3  # created (earlier), completed, stream.create_v2
+        session.rollback()  # the batch fails to commit: no notification survives either
+    assert [d.event_type for d in deliveries(database_url)] == ["invoice.created"]
+    with sessions() as session, session.begin():
+        ingest_batch(session, batch, [CONTRACT], now=utc_now())
+    assert sorted(d.event_type for d in deliveries(database_url)) == [
+        "invoice.completed",
+        "invoice.created",
+        "stream.create_v2",
+    ]
+    assert hook.received == []  # ingestion only writes rows: nothing is sent inline
+    engine.dispose()
+
+
+def test_deleting_an_endpoint_drops_its_queue(
+    http: httpx.Client, auth: dict[str, str], database_url: str
+) -> None:
+    kept = register(http, auth, "https://kept.example.com/")
+    dropped = register(http, auth, "https://dropped.example.com/")
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    assert len(deliveries(database_url)) == 2
+    assert http.delete(f"{HOOKS}/{dropped['id']}", headers=auth).status_code == 204
+    assert [d.endpoint_id for d in deliveries(database_url)] == [kept["id"]]
+
+
+def test_a_stream_event_body_is_json_with_exact_amounts(
+    http: httpx.Client,
+    auth: dict[str, str],
+    issuer: Keypair,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    register(http, auth, "https://h.example.com/", eventTypes=["stream.claim"])
+    link = create_link(database_url, clock, issuer.public_key, amount=2**100)
+    ingest(
+        database_url,
+        payment(link, stream_id=3, tx=31),
+        withdrawal(3, tx=32, ledger=60, amount=2**90),
+    )
+    (row,) = deliveries(database_url)
+    data = json.loads(row.body)["data"]["event"]["data"]
+    assert data["amount"] == str(2**90) and data["stream_id"] == "3"
