@@ -62,7 +62,14 @@ from stellarstream.chain.events import (
 )
 from stellarstream.chain.types import RawEvent
 
-__all__ = ["decode", "decode_scvals", "generic_json", "is_stream_event", "stream_id_of"]
+__all__ = [
+    "decode",
+    "decode_scvals",
+    "decode_xdr",
+    "generic_json",
+    "is_stream_event",
+    "stream_id_of",
+]
 
 _VT = x.SCValType
 _U32, _U64, _I128 = _VT.SCV_U32, _VT.SCV_U64, _VT.SCV_I128
@@ -87,16 +94,23 @@ class _Malformed(Exception):
 
 def decode(raw: RawEvent) -> DomainEvent:
     """Decode one raw event. Never raises: bad XDR becomes :class:`UnknownEvent`."""
+    return decode_xdr(raw.topic_xdr, raw.value_xdr)
+
+
+def decode_xdr(topic_xdr: Sequence[str], value_xdr: str) -> DomainEvent:
+    """Decode an event's base64 topics and value (what :func:`decode` reads of a RawEvent)."""
     topics: list[x.SCVal] = []
-    for i, b64 in enumerate(raw.topic_xdr):
+    for i, b64 in enumerate(topic_xdr):
         try:
             topics.append(_parse_topic(b64))
         except Exception as exc:
-            return _unknown_from_xdr(raw, f"topic {i} is not valid SCVal XDR ({_describe(exc)})")
+            reason = f"topic {i} is not valid SCVal XDR ({_describe(exc)})"
+            return _unknown_from_xdr(topic_xdr, value_xdr, reason)
     try:
-        value = x.SCVal.from_xdr(raw.value_xdr)
+        value = x.SCVal.from_xdr(value_xdr)
     except Exception as exc:
-        return _unknown_from_xdr(raw, f"value is not valid SCVal XDR ({_describe(exc)})")
+        reason = f"value is not valid SCVal XDR ({_describe(exc)})"
+        return _unknown_from_xdr(topic_xdr, value_xdr, reason)
     return decode_scvals(topics, value)
 
 
@@ -398,9 +412,9 @@ def _parse_topic(b64: str) -> x.SCVal:
 # --- unknown-event helpers ---
 
 
-def _unknown_from_xdr(raw: RawEvent, reason: str) -> UnknownEvent:
-    topics = tuple(_generic_b64(t) for t in raw.topic_xdr)
-    return UnknownEvent(reason, topics, _generic_b64(raw.value_xdr))
+def _unknown_from_xdr(topic_xdr: Sequence[str], value_xdr: str, reason: str) -> UnknownEvent:
+    topics = tuple(_generic_b64(t) for t in topic_xdr)
+    return UnknownEvent(reason, topics, _generic_b64(value_xdr))
 
 
 def _generic_b64(b64: str) -> Json:

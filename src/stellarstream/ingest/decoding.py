@@ -6,15 +6,14 @@ many events hands each large batch to a small process pool and stores the previo
 the pool decodes (:meth:`Decoder.ahead`). The workers also render each event's ``decoded``
 JSON text, so the database process does not serialise it again.
 
-Workers are forked lazily (the first large batch; a small sync never starts any) after
-``gc.freeze()``, so they share the parent's imported modules instead of copying them. They get
-only the base64 XDR and send back compact tuples: a dataclass pickles 5x slower than its values.
+Workers are forked lazily (the first large batch; a small sync never starts any), so they share
+the parent's imported modules. They get only the base64 XDR and send back compact tuples: a
+dataclass pickles 5x slower than its values.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import multiprocessing
 import os
@@ -72,6 +71,8 @@ def _unpack(chunks: list[list[_Packed]]) -> DecodedBatch:
 def default_workers() -> int:
     """One worker per core (at most ``MAX_WORKERS``); 0 (no pool) on a single core."""
     cores = os.cpu_count() or 1
+    if "SSB_WORKERS" in os.environ:  # EXPERIMENT-ONLY, remove
+        return int(os.environ["SSB_WORKERS"])
     return 0 if cores < 2 else min(cores, MAX_WORKERS)
 
 
@@ -84,6 +85,8 @@ class Decoder:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self._pool: Pool | None = None
+        if os.environ.get("SSB_EAGER") and self.workers > 0:  # EXPERIMENT-ONLY, remove
+            self._workers()
 
     def __enter__(self) -> Decoder:
         return self
@@ -149,11 +152,5 @@ class Decoder:
 
     def _workers(self) -> Pool:
         if self._pool is None:
-            # Freeze what exists now (modules, settings) out of the cyclic GC: a worker's
-            # collections would otherwise write to every shared page and copy it.
-            gc.freeze()
-            try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            finally:
-                gc.unfreeze()
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
         return self._pool

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import JSON, Dialect, Table, Text, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import ContractEvent
+from stellarstream.db.types import UTCDateTime
 
 StreamKey = tuple[str, int]  # (contract_id, stream_id)
+_EVENTS = typing.cast(Table, ContractEvent.__table__)
 
 
 @dataclass(slots=True)
@@ -36,44 +42,103 @@ class Stored:
         return keys
 
 
+INSERT_CHUNK = 2_000
+"""Rows built and sent per statement: bounds the memory of a large batch's parameters."""
+
+
+class _Processed(TypeDecorator[Any]):
+    """A column bound with values that already went through its type's bind processor.
+
+    Rendering (and PostgreSQL's bind casts) stay the column type's; only the per-row Python
+    processing is skipped, because the caller did it once per distinct value (datetimes) or in
+    a decode worker (JSON text).
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class _ProcessedJSON(_Processed):
+    """JSON text: ``json.dumps`` of the value, which the JSON type sends on both databases."""
+
+    impl = JSON
+    cache_ok = True
+
+
+class _ProcessedDateTime(_Processed):
+    impl = UTCDateTime
+    cache_ok = True
+
+
 def insert_events(
     session: Session,
     pairs: Sequence[tuple[RawEvent, ev.DomainEvent]],
     *,
     source: str,
     now: datetime,
+    decoded_json: Sequence[str] | None = None,
 ) -> Stored:
-    """Insert the events that are not stored yet; report which were new."""
+    """Insert the events that are not stored yet; report which were new.
+
+    ``decoded_json``: ``json.dumps(to_json(event))`` of each pair's event, when already made.
+    """
     result = Stored()
     if not pairs:
         return result
-    rows = [
-        {
-            "contract_id": raw.contract_id,
-            "ledger": raw.ledger,
-            "ledger_closed_at": raw.ledger_closed_at,
-            "tx_hash": raw.tx_hash,
-            "tx_index": raw.tx_index,
-            "op_index": raw.op_index,
-            "event_index": raw.event_index,
-            "event_type": event.kind,
-            "stream_id": ev.stream_id_of(event),
-            "topic_xdr": list(raw.topic_xdr),
-            "value_xdr": raw.value_xdr,
-            "decoded": ev.to_json(event),
-            "source": source,
-            "ingested_at": now,
-        }
-        for raw, event in pairs
-    ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    # A Core insert of the table, not the ORM entity: the ORM's bulk-insert bookkeeping cost
+    # more per row than the database did. Executed with a parameter list, it is compiled once
+    # and sent in multi-row batches ("insertmanyvalues"), RETURNING the rows it inserted.
     statement = (
-        insert(ContractEvent)
+        insert(_EVENTS)
+        .values(
+            ledger_closed_at=bindparam("closed_at", type_=_ProcessedDateTime()),
+            topic_xdr=bindparam("topic_json", type_=_ProcessedJSON()),
+            decoded=bindparam("decoded_json", type_=_ProcessedJSON()),
+            ingested_at=bindparam("ingested", type_=_ProcessedDateTime()),
+        )
         .on_conflict_do_nothing(index_elements=["tx_hash", "event_index"])
-        .returning(ContractEvent.tx_hash, ContractEvent.event_index)
+        .returning(_EVENTS.c.tx_hash, _EVENTS.c.event_index)
     )
-    inserted = {(h, i) for h, i in session.execute(statement, rows)}
+    # The column type's full processing for this database (SQLite: a naive UTC text).
+    time_type = _EVENTS.c.ingested_at.type.dialect_impl(dialect)
+    process_time = time_type.bind_processor(dialect) or _same
+    times: dict[datetime, Any] = {}  # one ledger's events share their close time
+    ingested = process_time(now)
+    inserted: set[tuple[str, int]] = set()
+    for start in range(0, len(pairs), INSERT_CHUNK):
+        chunk = pairs[start : start + INSERT_CHUNK]
+        if decoded_json is not None:
+            texts: Sequence[str] = decoded_json[start : start + INSERT_CHUNK]
+        else:
+            texts = [json.dumps(ev.to_json(event)) for _, event in chunk]
+        rows: list[dict[str, Any]] = []
+        for (raw, event), text in zip(chunk, texts, strict=True):
+            closed_at = times.get(raw.ledger_closed_at)
+            if closed_at is None:
+                closed_at = times[raw.ledger_closed_at] = process_time(raw.ledger_closed_at)
+            rows.append(
+                {
+                    "contract_id": raw.contract_id,
+                    "ledger": raw.ledger,
+                    "closed_at": closed_at,
+                    "tx_hash": raw.tx_hash,
+                    "tx_index": raw.tx_index,
+                    "op_index": raw.op_index,
+                    "event_index": raw.event_index,
+                    "event_type": event.kind,
+                    "stream_id": ev.stream_id_of(event),
+                    "topic_json": json.dumps(list(raw.topic_xdr)),
+                    "value_xdr": raw.value_xdr,
+                    "decoded_json": text,
+                    "source": source,
+                    "ingested": ingested,
+                }
+            )
+        inserted.update((h, i) for h, i in session.execute(statement, rows))
     for raw, event in pairs:
         if (raw.tx_hash, raw.event_index) in inserted:
             result.new.append((raw, event))
@@ -84,18 +149,48 @@ def insert_events(
     return result
 
 
-def stream_events(session: Session, keys: set[StreamKey]) -> dict[StreamKey, list[ContractEvent]]:
-    """All stored events of each stream in ``keys``, grouped by stream."""
-    grouped: dict[StreamKey, list[ContractEvent]] = {key: [] for key in keys}
+def _same(value: Any) -> Any:
+    return value
+
+
+class StoredEvent(NamedTuple):
+    """Where a stored event happened, and its ``decoded`` column as JSON text."""
+
+    ledger: int
+    tx_index: int
+    op_index: int
+    event_index: int
+    tx_hash: str
+    decoded_json: str
+
+
+def stream_events(session: Session, keys: set[StreamKey]) -> dict[StreamKey, list[StoredEvent]]:
+    """All stored events of each stream in ``keys``, grouped by stream.
+
+    Plain rows, not ORM objects, with ``decoded`` left as text: a caller that already holds an
+    event decoded (the batch it just stored) skips parsing it again.
+    """
+    grouped: dict[StreamKey, list[StoredEvent]] = {key: [] for key in keys}
     if not keys:
         return grouped
-    key_list = sorted(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start : start + 500]
-        query = select(ContractEvent).where(
-            tuple_(ContractEvent.contract_id, ContractEvent.stream_id).in_(chunk)
-        )
-        for row in session.scalars(query):
-            assert row.stream_id is not None
-            grouped[(row.contract_id, row.stream_id)].append(row)
+    c = _EVENTS.c
+    by_contract: dict[str, list[int]] = {}
+    for contract_id, stream_id in sorted(keys):
+        by_contract.setdefault(contract_id, []).append(stream_id)
+    for contract_id, stream_ids in by_contract.items():
+        for start in range(0, len(stream_ids), 500):
+            # "contract_id = ? AND stream_id IN (...)", not a (contract_id, stream_id) row-value
+            # IN: SQLite answers that by scanning the whole index, so every batch got slower as
+            # the table grew.
+            query = select(
+                c.stream_id,
+                c.ledger,
+                c.tx_index,
+                c.op_index,
+                c.event_index,
+                c.tx_hash,
+                cast(c.decoded, Text),
+            ).where(c.contract_id == contract_id, c.stream_id.in_(stream_ids[start : start + 500]))
+            for stream_id, *rest in session.execute(query).all():
+                grouped[(contract_id, stream_id)].append(StoredEvent(*rest))
     return grouped

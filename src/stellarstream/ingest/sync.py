@@ -23,6 +23,7 @@ from stellarstream.chain.source import EventSource
 from stellarstream.clock import Clock
 from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest import coverage
+from stellarstream.ingest.decoding import Decoder
 from stellarstream.ingest.pipeline import ingest_batch
 
 log = structlog.get_logger(__name__)
@@ -89,8 +90,12 @@ class HistoricalSync:
         clock: Clock,
         fee_bps: int = 0,
         progress: ProgressCallback | None = None,
+        decoder: Decoder | None = None,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._decoder = decoder
+        self._after_batch = after_batch or (lambda: None)
         self._sources = sources
         self._order = [name for name in order if name in sources]
         self._contract_ids = contract_ids
@@ -144,12 +149,20 @@ class HistoricalSync:
     ) -> None:
         """Ingest ``[position[0], end]``; ``position[0]`` follows what is committed."""
         low = position[0]
-        for batch in source.batches(self._contract_ids, low, end):
+        batches = source.batches(self._contract_ids, low, end)
+        # With a decoder, worker processes decode the next batch while this one is stored.
+        ahead = self._decoder.ahead(batches) if self._decoder else ((b, None) for b in batches)
+        for batch, decoded in ahead:
             covered = min(batch.covered_to, end)
             with self._sessions() as session, session.begin():
                 now = self._clock()
                 result = ingest_batch(
-                    session, batch, self._contract_ids, now=now, fee_bps=self._fee_bps
+                    session,
+                    batch,
+                    self._contract_ids,
+                    now=now,
+                    fee_bps=self._fee_bps,
+                    decoded=decoded,
                 )
                 coverage.record(session, self._contract_ids, source.name, low, covered, now)
             advanced = max(0, covered - low + 1)
@@ -162,6 +175,7 @@ class HistoricalSync:
             self._progress(advanced, result.events)
             low = max(low, covered + 1)
             position[0] = low
+            self._after_batch()
         if low <= end:
             raise SourceError(f"{source.name} stopped at ledger {low - 1}, before {end}")
 

@@ -15,6 +15,8 @@ from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
+from stellarstream.ingest.batchgc import BatchCollector
+from stellarstream.ingest.decoding import Decoder
 from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
 
 log = structlog.get_logger(__name__)
@@ -89,6 +91,9 @@ def run_sync(
         order = source_order(forced, list(sources))
         latest = latest_ledger({k: v for k, v in sources.items() if k in ("rpc", "horizon")})
         validate_range(start, end, latest)
+        # Decode workers, forked on the first large batch and stopped with the rest.
+        decoder = stack.enter_context(Decoder())
+        collector = stack.enter_context(BatchCollector())
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)
         progress: ProgressCallback = progress_factory(end - start + 1)
@@ -100,6 +105,8 @@ def run_sync(
             clock=utc_now,
             fee_bps=settings.protocol_fee_bps,
             progress=progress,
+            decoder=decoder,
+            after_batch=collector.after_batch,
         )
         log.info("sync_started", start=start, end=end, order=order)
         summary = sync.run(start, end)

@@ -1,0 +1,566 @@
+"""Benchmark: historical sync of >= 200,000 StellarStream events from a local Stellar RPC.
+
+Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|both]``
+(see ``bench/README.md``). Not a pytest test.
+
+1. Generate a realistic history (``bench/history.py``): every StellarStream event in a
+   transaction after the token's transfer event; check templates against the builders.
+2. Serve it from the test suite's fake Stellar RPC over HTTP on 127.0.0.1, in this process
+   (``bench/fast_rpc.py``: getEvents pages prebuilt, checked against the original code).
+3. For each database: a fresh migrated database, then the real ``stellarstream sync --from F
+   --to L --json`` as a subprocess; its RSS (process tree) is polled every 50 ms. The result is
+   checked: every event stored and decoded as expected, every stream row equal to a projection
+   of the whole history.
+4. Ceilings, measured on the same events: decode only (``decode()`` in this process, one core)
+   and database insert only (``store.insert_events`` of pre-decoded events, 10,000 a batch,
+   one transaction each, fresh database), with the projection rebuild timed on its own.
+5. Print a table (markdown) and the machine.
+
+Each measurement runs ``--repeat`` times (default 2); the table shows the best run and every
+run's value, because other work on the machine makes single timings noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import psutil  # noqa: E402
+from bench.fast_rpc import BenchRpc  # noqa: E402
+from bench.history import CONTRACT, History, generate, verify  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from tests.support.db import (  # noqa: E402
+    PostgresDatabases,
+    migrated_sqlite_template,
+    postgres_admin_url,
+    postgres_reachable,
+)
+from tests.support.server import serve  # noqa: E402
+
+from stellarstream.chain import events as ev  # noqa: E402
+from stellarstream.chain.decode import decode  # noqa: E402
+from stellarstream.chain.types import RawEvent  # noqa: E402
+from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
+from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
+from stellarstream.ingest import store  # noqa: E402
+from stellarstream.ingest.pipeline import rebuild_streams  # noqa: E402
+from stellarstream.ingest.project import Located, project  # noqa: E402
+
+BIN = Path(sys.executable).parent
+RSS_LIMIT_MB = 150
+INSERT_BATCH = 10_000
+POLL_SECONDS = 0.05
+MB = 1024 * 1024
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+class Databases:
+    """Fresh migrated databases: a copied SQLite file, or a PostgreSQL copy of a template."""
+
+    def __init__(self, workdir: Path, kinds: list[str]) -> None:
+        self.workdir = workdir
+        self.sqlite_template = migrated_sqlite_template(workdir) if "sqlite" in kinds else None
+        self.postgres = PostgresDatabases(postgres_admin_url()) if "postgres" in kinds else None
+        self._count = 0
+
+    @contextmanager
+    def fresh(self, kind: str) -> Iterator[str]:
+        self._count += 1
+        if kind == "sqlite":
+            assert self.sqlite_template is not None
+            folder = self.workdir / f"db{self._count}"
+            folder.mkdir()
+            shutil.copyfile(self.sqlite_template, folder / "sync.db")
+            try:
+                yield f"sqlite:///{folder / 'sync.db'}"
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+        assert self.postgres is not None
+        name = self.postgres.create()
+        try:
+            yield self.postgres.url_for(name)
+        finally:
+            self.postgres.drop(name)
+
+    def close(self) -> None:
+        if self.postgres is not None:
+            self.postgres.close()
+
+
+# --- the sync command ------------------------------------------------------------------------
+
+
+@dataclass
+class SyncRun:
+    wall: float  # the whole command: start, imports, migrations check, sync, exit
+    summary: dict[str, Any]
+    rss_main: float  # MB, peak RSS of the sync process
+    rss_tree: float  # MB, peak of the summed RSS of the process and its children
+    pss_tree: float  # MB, peak of the summed PSS (shared pages split between processes)
+    maxrss_kernel: float  # MB, ru_maxrss of the sync process (wait4)
+    children: int  # most child processes seen at once
+    server_cpu: float  # seconds of CPU the fake node's thread used during the run
+    requests: int  # getEvents requests the fake node answered
+    cpu: float  # user + system seconds of the sync process and its (reaped) children
+    others_cpu: float  # CPU seconds used on the machine by everything else during the run
+
+    @property
+    def seconds(self) -> float:
+        return float(self.summary["seconds"])
+
+    @property
+    def events(self) -> int:
+        return int(self.summary["events"])
+
+
+class MemoryWatch(threading.Thread):
+    """Poll RSS/PSS of a process and its children every ``POLL_SECONDS``."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.rss_main = self.rss_tree = self.pss_tree = 0
+        self.children = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                tree = [self.process, *self.process.children(recursive=True)]
+            except psutil.Error:
+                return
+            rss = pss = 0
+            for number, proc in enumerate(tree):
+                try:
+                    info = proc.memory_full_info()
+                except psutil.Error:
+                    continue
+                rss += info.rss
+                pss += info.pss
+                if number == 0:
+                    self.rss_main = max(self.rss_main, info.rss)
+            self.rss_tree = max(self.rss_tree, rss)
+            self.pss_tree = max(self.pss_tree, pss)
+            self.children = max(self.children, len(tree) - 1)
+            self.done.wait(POLL_SECONDS)
+
+
+def run_sync(
+    url: str,
+    rpc_url: str,
+    server: BenchRpc,
+    first: int,
+    last: int,
+    workdir: Path,
+    extra_env: dict[str, str],
+) -> SyncRun:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
+    env.update(
+        STELLARSTREAM_DATABASE_URL=url,
+        STELLARSTREAM_CONTRACT_IDS=CONTRACT,
+        STELLARSTREAM_RPC_URL=rpc_url,
+        STELLARSTREAM_HORIZON_URL="none",
+        STELLARSTREAM_VAR_DIR=str(workdir / "var"),
+        STELLARSTREAM_LOG_LEVEL="WARNING",
+    )
+    env.update(extra_env)
+    command = [str(BIN / "stellarstream"), "sync", "--from", str(first), "--to", str(last)]
+    requests_before, cpu_before = server.requests["getEvents"], server.thread_seconds
+    gc.collect()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        busy_before, own_before = busy_cpu_seconds(), time.process_time()
+        began = time.perf_counter()
+        proc = subprocess.Popen([*command, "--json"], env=env, stdout=out, stderr=err)
+        watch = MemoryWatch(proc.pid)
+        watch.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - began
+        cpu = usage.ru_utime + usage.ru_stime
+        others = busy_cpu_seconds() - busy_before - cpu - (time.process_time() - own_before)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        watch.done.set()
+        watch.join()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"sync failed ({proc.returncode}):\n{stderr[-3000:]}")
+
+    return SyncRun(
+        wall=wall,
+        summary=json.loads(stdout),
+        rss_main=watch.rss_main / MB,
+        rss_tree=watch.rss_tree / MB,
+        pss_tree=watch.pss_tree / MB,
+        maxrss_kernel=usage.ru_maxrss / 1024,
+        children=watch.children,
+        server_cpu=server.thread_seconds - cpu_before,
+        requests=server.requests["getEvents"] - requests_before,
+        cpu=cpu,
+        others_cpu=max(0.0, others),
+    )
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or waiting for I/O)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def expected_streams(history: History, raws: list[RawEvent]) -> dict[int, dict[str, Any]]:
+    """Every stream's row projected from its whole history at once (no batches)."""
+    located: dict[int, list[Located]] = defaultdict(list)
+    for raw, event in zip(raws, history.expected, strict=True):
+        sid = ev.stream_id_of(event)
+        if sid is not None:
+            located[sid].append(
+                Located(event, raw.ledger, raw.tx_index, raw.op_index, raw.event_index, raw.tx_hash)
+            )
+    rows = {sid: project(CONTRACT, sid, items) for sid, items in located.items()}
+    return {sid: row for sid, row in rows.items() if row is not None}
+
+
+def check_database(url: str, history: History, streams: dict[int, dict[str, Any]]) -> None:
+    """Every event stored once with the expected decoding; every stream row as projected."""
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            count = session.scalar(select(func.count()).select_from(ContractEvent))
+            assert count == history.events, (count, history.events)
+            rows = session.execute(
+                select(ContractEvent.decoded).order_by(
+                    ContractEvent.ledger,
+                    ContractEvent.tx_index,
+                    ContractEvent.op_index,
+                    ContractEvent.event_index,
+                )
+            )
+            for (decoded,), expected in zip(rows, history.expected, strict=True):
+                if decoded != ev.to_json(expected):
+                    raise AssertionError(f"stored {decoded} != expected {ev.to_json(expected)}")
+            columns = [c.key for c in Stream.__table__.columns if c.key != "id"]
+            found = 0
+            for stream in session.scalars(select(Stream)):
+                want = streams[stream.stream_id]
+                got = {c: getattr(stream, c) for c in columns if c in want}
+                if got != {c: want[c] for c in got}:
+                    raise AssertionError(f"stream {stream.stream_id}: {got} != {want}")
+                found += 1
+            assert found == len(streams), (found, len(streams))
+    finally:
+        engine.dispose()
+
+
+# --- ceilings --------------------------------------------------------------------------------
+
+
+def decode_ceiling(raws: list[RawEvent], expected: list[ev.DomainEvent]) -> float:
+    """Seconds to decode every event in this process (one core); checks every result."""
+    gc.collect()
+    began = time.perf_counter()
+    decoded = [decode(raw) for raw in raws]
+    seconds = time.perf_counter() - began
+    if decoded != expected:
+        wrong = next(i for i, (a, b) in enumerate(zip(decoded, expected, strict=False)) if a != b)
+        raise AssertionError(f"event {wrong} decodes to {decoded[wrong]}, not {expected[wrong]}")
+    return seconds
+
+
+@dataclass
+class InsertRun:
+    insert: float  # insert_events + commit, seconds
+    rebuild: float  # rebuild_streams of the touched streams, seconds
+
+
+def insert_ceiling(url: str, pairs: list[tuple[RawEvent, ev.DomainEvent]]) -> InsertRun:
+    """Pre-decoded events through the store in 10,000-event transactions; then the rebuild."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    insert = rebuild = 0.0
+    gc.collect()
+    try:
+        for start in range(0, len(pairs), INSERT_BATCH):
+            chunk = pairs[start : start + INSERT_BATCH]
+            t0 = time.perf_counter()
+            with sessions() as session, session.begin():
+                stored = store.insert_events(session, chunk, source="rpc", now=now)
+                assert len(stored.new) == len(chunk)
+                session.flush()
+                t1 = time.perf_counter()
+                rebuild_streams(session, stored.touched)
+                session.flush()
+                t2 = time.perf_counter()
+            insert += (t1 - t0) + (time.perf_counter() - t2)
+            rebuild += t2 - t1
+    finally:
+        engine.dispose()
+    return InsertRun(insert, rebuild)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import stellar_sdk
+
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {os.cpu_count()} cores (load avg before: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + ")",
+        "ram": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "stellar-sdk": stellar_sdk.__version__,
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def postgres_version() -> str:
+    engine = make_engine(postgres_admin_url())
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SHOW server_version")).scalar())
+    finally:
+        engine.dispose()
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f}"
+
+
+def runs(values: list[float], fmt: Callable[[float], str]) -> str:
+    return " / ".join(fmt(v) for v in values)
+
+
+@dataclass
+class Results:
+    events: int
+    decode: list[float] = field(default_factory=list)
+    syncs: dict[str, list[SyncRun]] = field(default_factory=lambda: defaultdict(list))
+    inserts: dict[str, list[InsertRun]] = field(default_factory=lambda: defaultdict(list))
+
+    def table(self) -> str:
+        n = self.events
+        lines = [
+            "| measurement | database | best events/s | all runs (events/s) | notes |",
+            "|---|---|---:|---|---|",
+        ]
+        best_decode = min(self.decode)
+        lines.append(
+            f"| decode only (1 core, in-process) | - | {rate(n, best_decode)} | "
+            f"{runs(self.decode, lambda s: rate(n, s))} | `decode()` of every event |"
+        )
+        for db, items in self.inserts.items():
+            best = min(items, key=lambda r: r.insert)
+            lines.append(
+                f"| DB insert only | {db} | {rate(n, best.insert)} | "
+                f"{runs([r.insert for r in items], lambda s: rate(n, s))} | "
+                f"insert_events, {INSERT_BATCH:,}/transaction |"
+            )
+            lines.append(
+                f"| projection rebuild only | {db} | {rate(n, best.rebuild)} | "
+                f"{runs([r.rebuild for r in items], lambda s: rate(n, s))} | "
+                "rebuild_streams of each batch's touched streams |"
+            )
+        for db, items in self.syncs.items():
+            best = min(items, key=lambda r: r.wall)
+            lines.append(
+                f"| **sync end to end** (command) | {db} | **{rate(n, best.wall)}** | "
+                f"{runs([r.wall for r in items], lambda s: rate(n, s))} | "
+                f"wall {best.wall:.1f} s incl. start-up; {best.requests} getEvents requests |"
+            )
+            lines.append(
+                f"| sync loop (`--json` seconds) | {db} | {rate(n, best.seconds)} | "
+                f"{runs([r.seconds for r in items], lambda s: rate(n, s))} | "
+                f"sync.run() only, {best.seconds:.1f} s |"
+            )
+        lines += [
+            "",
+            "| database | peak RSS sync process | peak RSS tree | peak PSS tree |"
+            " ru_maxrss | children | fake node CPU | RPC requests (summary) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for db, items in self.syncs.items():
+            worst = max(items, key=lambda r: r.rss_tree)
+            lines.append(
+                f"| {db} | {max(r.rss_main for r in items):.0f} MB | {worst.rss_tree:.0f} MB | "
+                f"{max(r.pss_tree for r in items):.0f} MB | "
+                f"{max(r.maxrss_kernel for r in items):.0f} MB | {worst.children} | "
+                f"{statistics.median(r.server_cpu for r in items):.2f} s | "
+                f"{worst.summary['requests']} |"
+            )
+        return "\n".join(lines)
+
+    def verdict(self) -> str:
+        n = self.events
+        lines = []
+        ceilings = {"decode": n / min(self.decode)}
+        for db, items in self.inserts.items():
+            ceilings[f"insert {db}"] = n / min(r.insert for r in items)
+        for db, items in self.syncs.items():
+            best = n / min(r.wall for r in items)
+            loop = n / min(r.seconds for r in items)
+            lower = min(ceilings["decode"], ceilings.get(f"insert {db}", float("inf")))
+            peak = max(r.rss_tree for r in items)
+            lines.append(
+                f"- {db}: {best:,.0f} events/s end to end ({loop:,.0f} in the sync loop); "
+                f"lower ceiling {lower:,.0f} -> {best / lower:.0%} of it (target >= 50%)"
+                + ("; target >= 20,000/s: " + ("met" if best >= 20_000 else "NOT met"))
+                * (db == "sqlite")
+                + f"; peak RSS (tree) {peak:.0f} MB: "
+                + ("under" if peak < RSS_LIMIT_MB else "OVER")
+                + f" {RSS_LIMIT_MB} MB"
+            )
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement")
+    parser.add_argument("--skip-ceilings", action="store_true", help="only the sync command")
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for the sync command (variants)"
+    )
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in kinds and (reason := postgres_reachable(postgres_admin_url())):
+        parser.error(f"PostgreSQL is not reachable at {postgres_admin_url()}: {reason}")
+    info = machine()
+    if "postgres" in kinds:
+        info["postgresql"] = postgres_version()
+
+    began = time.perf_counter()
+    history = generate(args.events)
+    print(
+        f"history: {history.events:,} StellarStream events ({history.streams:,} streams) and "
+        f"{len(history.chain.events) - history.events:,} token transfers, ledgers "
+        f"{history.first_ledger}-{history.last_ledger}, "
+        f"built in {time.perf_counter() - began:.1f} s;"
+        f" {verify(history)} samples byte-identical to the builders",
+        flush=True,
+    )
+    raws = history.raw_events()
+    results = Results(history.events)
+    with tempfile.TemporaryDirectory(prefix="ss-bench-") as tmp:
+        workdir = Path(tmp)
+        began = time.perf_counter()
+        server = BenchRpc(history.chain)
+        checked = server.check(CONTRACT, history.first_ledger, history.last_ledger, 10_000)
+        print(
+            f"fake node: pages prebuilt in {time.perf_counter() - began:.1f} s; fast path == "
+            f"original on {checked:,} events",
+            flush=True,
+        )
+        streams = expected_streams(history, raws)
+        databases = Databases(workdir, kinds)
+        try:
+            with serve(server) as base:
+                rpc_url = base + "/"
+                for kind in kinds:
+                    for number in range(args.repeat):
+                        with databases.fresh(kind) as url:
+                            run = run_sync(
+                                url,
+                                rpc_url,
+                                server,
+                                history.first_ledger,
+                                history.last_ledger,
+                                workdir,
+                                dict(item.split("=", 1) for item in args.env),
+                            )
+                            assert run.events == run.summary["new"] == history.events, run.summary
+                            if number == 0:
+                                check_database(url, history, streams)
+                        results.syncs[kind].append(run)
+                        print(
+                            f"sync {kind} #{number + 1}: {history.events / run.wall:,.0f} "
+                            f"events/s (wall {run.wall:.1f} s, loop {run.seconds:.1f} s), "
+                            f"{run.requests} requests, RSS main {run.rss_main:.0f} MB / "
+                            f"tree {run.rss_tree:.0f} MB / PSS {run.pss_tree:.0f} MB, "
+                            f"CPU {run.cpu:.1f} s ({run.cpu / history.events * 1e6:.0f} us/event), "
+                            f"others' CPU meanwhile {run.others_cpu:.1f} s, "
+                            f"fake node CPU {run.server_cpu:.2f} s "
+                            f"({statistics.mean(server.page_seconds) * 1000:.1f} ms/page)",
+                            flush=True,
+                        )
+            if not args.skip_ceilings:
+                for number in range(args.repeat):
+                    results.decode.append(decode_ceiling(raws, history.expected))
+                    print(
+                        f"decode only #{number + 1}: {rate(history.events, results.decode[-1])}"
+                        " events/s",
+                        flush=True,
+                    )
+                pairs = list(zip(raws, history.expected, strict=True))
+                for kind in kinds:
+                    for number in range(args.repeat):
+                        with databases.fresh(kind) as url:
+                            run_ = insert_ceiling(url, pairs)
+                        results.inserts[kind].append(run_)
+                        print(
+                            f"insert only {kind} #{number + 1}: "
+                            f"{rate(history.events, run_.insert)} events/s; rebuild "
+                            f"{rate(history.events, run_.rebuild)} events/s",
+                            flush=True,
+                        )
+        finally:
+            databases.close()
+    print()
+    print("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    print(
+        f"Command: .venv/bin/python bench/sync.py --events {args.events} --db {args.db} "
+        f"--repeat {args.repeat}"
+    )
+    print()
+    if results.decode:
+        print(results.table())
+        print()
+        print(results.verdict())
+    else:
+        for kind, items in results.syncs.items():
+            for run in items:
+                print(f"{kind}: {history.events / run.wall:,.0f} events/s, RSS {run.rss_tree:.0f}")
+
+
+if __name__ == "__main__":
+    main()
