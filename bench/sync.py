@@ -1,7 +1,7 @@
 """Benchmark: historical sync of >= 200,000 StellarStream events from a local Stellar RPC.
 
-Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|both]``
-(see ``bench/README.md``). Not a pytest test.
+Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|both]
+[--repeat 2] [--page-limit N] [--decode-workers N]`` (see ``bench/README.md``). Not a pytest test.
 
 1. Generate a realistic history (``bench/history.py``): every StellarStream event in a
    transaction after the token's transfer event; check templates against the builders.
@@ -17,7 +17,12 @@ Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|
 5. Print a table (markdown) and the machine.
 
 Each measurement runs ``--repeat`` times (default 2); the table shows the best run and every
-run's value, because other work on the machine makes single timings noisy.
+run's value, because other work on the machine makes single timings noisy. Each sync run also
+reports its CPU time (user + system of the process and its children) and the CPU time the rest
+of the machine used meanwhile (from /proc/stat), to tell a slow run from a busy machine.
+
+Variants: ``--page-limit N`` sets STELLARSTREAM_SYNC_PAGE_LIMIT; ``--decode-workers N`` runs the
+same command with ``stellarstream.ingest.decoding.DECODE_WORKERS`` set to N (not a setting yet).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,14 +65,22 @@ from tests.support.server import serve  # noqa: E402
 
 from stellarstream.chain import events as ev  # noqa: E402
 from stellarstream.chain.decode import decode  # noqa: E402
+from stellarstream.chain.source import Batch  # noqa: E402
 from stellarstream.chain.types import RawEvent  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
 from stellarstream.ingest import store  # noqa: E402
+from stellarstream.ingest.decoding import Decoder  # noqa: E402
 from stellarstream.ingest.pipeline import rebuild_streams  # noqa: E402
 from stellarstream.ingest.project import Located, project  # noqa: E402
 
 BIN = Path(sys.executable).parent
+# `stellarstream` with the decode-worker constant set first (argv[1]); the rest is the command.
+WORKERS_SHIM = (
+    "import sys; import stellarstream.ingest.decoding as d; "
+    "d.DECODE_WORKERS = int(sys.argv.pop(1)); sys.argv[0] = 'stellarstream'; "
+    "from stellarstream.cli import app; app()"
+)
 RSS_LIMIT_MB = 150
 INSERT_BATCH = 10_000
 POLL_SECONDS = 0.05
@@ -112,6 +125,19 @@ class Databases:
 
 
 # --- the sync command ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    page_limit: int | None = None  # None: the product's default
+    decode_workers: int | None = None
+    src: Path | None = None  # another checkout's src/ (PYTHONPATH), e.g. an older commit
+
+    def describe(self) -> str:
+        page = "default" if self.page_limit is None else f"{self.page_limit:,}"
+        workers = "default" if self.decode_workers is None else str(self.decode_workers)
+        code = "" if self.src is None else f", code from {self.src}"
+        return f"STELLARSTREAM_SYNC_PAGE_LIMIT {page}, decode workers {workers}{code}"
 
 
 @dataclass
@@ -176,7 +202,7 @@ def run_sync(
     first: int,
     last: int,
     workdir: Path,
-    extra_env: dict[str, str],
+    variant: Variant,
 ) -> SyncRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
     env.update(
@@ -187,8 +213,14 @@ def run_sync(
         STELLARSTREAM_VAR_DIR=str(workdir / "var"),
         STELLARSTREAM_LOG_LEVEL="WARNING",
     )
-    env.update(extra_env)
-    command = [str(BIN / "stellarstream"), "sync", "--from", str(first), "--to", str(last)]
+    if variant.page_limit is not None:
+        env["STELLARSTREAM_SYNC_PAGE_LIMIT"] = str(variant.page_limit)
+    if variant.src is not None:
+        env["PYTHONPATH"] = str(variant.src)
+    command = [str(BIN / "stellarstream")]
+    if variant.decode_workers is not None:
+        command = [sys.executable, "-c", WORKERS_SHIM, str(variant.decode_workers)]
+    command += ["sync", "--from", str(first), "--to", str(last)]
     requests_before, cpu_before = server.requests["getEvents"], server.thread_seconds
     gc.collect()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -294,6 +326,24 @@ def decode_ceiling(raws: list[RawEvent], expected: list[ev.DomainEvent]) -> floa
     return seconds
 
 
+def decode_pool_ceiling(raws: list[RawEvent], expected: list[ev.DomainEvent]) -> float:
+    """Seconds for the sync's decoder with 2 worker processes (start-up included)."""
+    gc.collect()
+    began = time.perf_counter()
+    decoded: list[ev.DomainEvent] = []
+    with Decoder(workers=2) as decoder:
+        batches = (
+            Batch(raws[i : i + INSERT_BATCH], 0, None, 0, "rpc")
+            for i in range(0, len(raws), INSERT_BATCH)
+        )
+        for batch, result in decoder.ahead(batches):
+            decoded.extend(result.events if result else decoder.decode(batch.events).events)
+    seconds = time.perf_counter() - began
+    if decoded != expected:
+        raise AssertionError("the decode workers decoded differently")
+    return seconds
+
+
 @dataclass
 class InsertRun:
     insert: float  # insert_events + commit, seconds
@@ -316,7 +366,9 @@ def insert_ceiling(url: str, pairs: list[tuple[RawEvent, ev.DomainEvent]]) -> In
                 assert len(stored.new) == len(chunk)
                 session.flush()
                 t1 = time.perf_counter()
-                rebuild_streams(session, stored.touched)
+                rebuild_streams(session, stored.touched, known=stored.new)
+                # As the sync does (PostgreSQL: statistics for the stream lookups)
+                store.refresh_statistics(session, start + len(chunk))
                 session.flush()
                 t2 = time.perf_counter()
             insert += (t1 - t0) + (time.perf_counter() - t2)
@@ -366,89 +418,96 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}"
 
 
-def runs(values: list[float], fmt: Callable[[float], str]) -> str:
-    return " / ".join(fmt(v) for v in values)
+def all_rates(n: int, seconds: list[float]) -> str:
+    return " / ".join(rate(n, s) for s in seconds)
 
 
 @dataclass
 class Results:
     events: int
     decode: list[float] = field(default_factory=list)
+    decode_pool: list[float] = field(default_factory=list)
     syncs: dict[str, list[SyncRun]] = field(default_factory=lambda: defaultdict(list))
     inserts: dict[str, list[InsertRun]] = field(default_factory=lambda: defaultdict(list))
 
     def table(self) -> str:
         n = self.events
         lines = [
-            "| measurement | database | best events/s | all runs (events/s) | notes |",
+            "| measurement | database | best events/s | every run (events/s) | notes |",
             "|---|---|---:|---|---|",
         ]
-        best_decode = min(self.decode)
-        lines.append(
-            f"| decode only (1 core, in-process) | - | {rate(n, best_decode)} | "
-            f"{runs(self.decode, lambda s: rate(n, s))} | `decode()` of every event |"
-        )
-        for db, items in self.inserts.items():
-            best = min(items, key=lambda r: r.insert)
+        if self.decode:
             lines.append(
-                f"| DB insert only | {db} | {rate(n, best.insert)} | "
-                f"{runs([r.insert for r in items], lambda s: rate(n, s))} | "
-                f"insert_events, {INSERT_BATCH:,}/transaction |"
+                f"| decode only, 1 core | - | {rate(n, min(self.decode))} | "
+                f"{all_rates(n, self.decode)} | `decode()` of every event, in-process |"
+            )
+        if self.decode_pool:
+            lines.append(
+                f"| decode only, 2 worker processes | - | {rate(n, min(self.decode_pool))} | "
+                f"{all_rates(n, self.decode_pool)} | `Decoder(workers=2).decode()`, "
+                f"{INSERT_BATCH:,}-event batches |"
+            )
+        for db, items in self.inserts.items():
+            lines.append(
+                f"| DB insert only | {db} | {rate(n, min(r.insert for r in items))} | "
+                f"{all_rates(n, [r.insert for r in items])} | `insert_events`, pre-decoded, "
+                f"{INSERT_BATCH:,} per transaction |"
             )
             lines.append(
-                f"| projection rebuild only | {db} | {rate(n, best.rebuild)} | "
-                f"{runs([r.rebuild for r in items], lambda s: rate(n, s))} | "
-                "rebuild_streams of each batch's touched streams |"
+                f"| projection rebuild only | {db} | {rate(n, min(r.rebuild for r in items))} | "
+                f"{all_rates(n, [r.rebuild for r in items])} | `rebuild_streams` of each "
+                "batch's streams, same transactions |"
             )
         for db, items in self.syncs.items():
             best = min(items, key=lambda r: r.wall)
             lines.append(
-                f"| **sync end to end** (command) | {db} | **{rate(n, best.wall)}** | "
-                f"{runs([r.wall for r in items], lambda s: rate(n, s))} | "
-                f"wall {best.wall:.1f} s incl. start-up; {best.requests} getEvents requests |"
+                f"| **sync end to end** | {db} | **{rate(n, best.wall)}** | "
+                f"{all_rates(n, [r.wall for r in items])} | the command's wall time "
+                f"({best.wall:.1f} s, start-up and migration check included) |"
             )
             lines.append(
-                f"| sync loop (`--json` seconds) | {db} | {rate(n, best.seconds)} | "
-                f"{runs([r.seconds for r in items], lambda s: rate(n, s))} | "
-                f"sync.run() only, {best.seconds:.1f} s |"
+                f"| sync loop | {db} | {rate(n, best.seconds)} | "
+                f"{all_rates(n, [r.seconds for r in items])} | `--json` seconds "
+                "(`HistoricalSync.run`) |"
             )
         lines += [
             "",
-            "| database | peak RSS sync process | peak RSS tree | peak PSS tree |"
-            " ru_maxrss | children | fake node CPU | RPC requests (summary) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| database | run | peak RSS sync process | peak RSS tree (sum) | peak PSS tree |"
+            " processes | CPU s (us/event) | others' CPU s meanwhile | getEvents requests |"
+            " fake node CPU s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for db, items in self.syncs.items():
-            worst = max(items, key=lambda r: r.rss_tree)
-            lines.append(
-                f"| {db} | {max(r.rss_main for r in items):.0f} MB | {worst.rss_tree:.0f} MB | "
-                f"{max(r.pss_tree for r in items):.0f} MB | "
-                f"{max(r.maxrss_kernel for r in items):.0f} MB | {worst.children} | "
-                f"{statistics.median(r.server_cpu for r in items):.2f} s | "
-                f"{worst.summary['requests']} |"
-            )
+            for number, r in enumerate(items, 1):
+                lines.append(
+                    f"| {db} | {number} | {r.rss_main:.0f} MB | {r.rss_tree:.0f} MB | "
+                    f"{r.pss_tree:.0f} MB | {1 + r.children} | {r.cpu:.1f} "
+                    f"({r.cpu / n * 1e6:.0f}) | {r.others_cpu:.1f} | {r.requests} | "
+                    f"{r.server_cpu:.2f} |"
+                )
         return "\n".join(lines)
 
     def verdict(self) -> str:
         n = self.events
         lines = []
-        ceilings = {"decode": n / min(self.decode)}
+        ceilings = {"decode": n / min(self.decode)} if self.decode else {}
         for db, items in self.inserts.items():
             ceilings[f"insert {db}"] = n / min(r.insert for r in items)
         for db, items in self.syncs.items():
             best = n / min(r.wall for r in items)
-            loop = n / min(r.seconds for r in items)
-            lower = min(ceilings["decode"], ceilings.get(f"insert {db}", float("inf")))
-            peak = max(r.rss_tree for r in items)
-            lines.append(
-                f"- {db}: {best:,.0f} events/s end to end ({loop:,.0f} in the sync loop); "
-                f"lower ceiling {lower:,.0f} -> {best / lower:.0%} of it (target >= 50%)"
-                + ("; target >= 20,000/s: " + ("met" if best >= 20_000 else "NOT met"))
-                * (db == "sqlite")
-                + f"; peak RSS (tree) {peak:.0f} MB: "
-                + ("under" if peak < RSS_LIMIT_MB else "OVER")
-                + f" {RSS_LIMIT_MB} MB"
-            )
+            parts = [f"{db}: {best:,.0f} events/s end to end"]
+            if db == "sqlite":
+                parts.append(f"target 20,000: {'met' if best >= 20_000 else 'NOT met'}")
+            candidates = [v for k, v in ceilings.items() if k in ("decode", f"insert {db}")]
+            if candidates:
+                lower = min(candidates)
+                met = "met" if best >= lower / 2 else "NOT met"
+                parts.append(f"{best / lower:.0%} of the lower ceiling {lower:,.0f} ({met})")
+            rss = max(r.rss_tree for r in items)
+            pss = max(r.pss_tree for r in items)
+            verdict = "met" if rss < RSS_LIMIT_MB else "NOT met"
+            parts.append(f"peak RSS {rss:.0f} MB (PSS {pss:.0f} MB): < {RSS_LIMIT_MB} MB {verdict}")
+            lines.append("- " + "; ".join(parts))
         return "\n".join(lines)
 
 
@@ -457,26 +516,29 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement")
-    parser.add_argument("--skip-ceilings", action="store_true", help="only the sync command")
+    parser.add_argument("--page-limit", type=int, help="STELLARSTREAM_SYNC_PAGE_LIMIT")
+    parser.add_argument("--decode-workers", type=int, help="DECODE_WORKERS for the command")
     parser.add_argument(
-        "--env", action="append", default=[], help="KEY=VALUE for the sync command (variants)"
+        "--src", type=Path, help="run the command from this src/ directory (compare commits)"
     )
+    parser.add_argument("--skip-ceilings", action="store_true", help="only the sync command")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and (reason := postgres_reachable(postgres_admin_url())):
         parser.error(f"PostgreSQL is not reachable at {postgres_admin_url()}: {reason}")
+    variant = Variant(args.page_limit, args.decode_workers, args.src)
     info = machine()
     if "postgres" in kinds:
         info["postgresql"] = postgres_version()
 
     began = time.perf_counter()
     history = generate(args.events)
+    built = time.perf_counter() - began
     print(
         f"history: {history.events:,} StellarStream events ({history.streams:,} streams) and "
         f"{len(history.chain.events) - history.events:,} token transfers, ledgers "
-        f"{history.first_ledger}-{history.last_ledger}, "
-        f"built in {time.perf_counter() - began:.1f} s;"
-        f" {verify(history)} samples byte-identical to the builders",
+        f"{history.first_ledger}-{history.last_ledger}, built in {built:.1f} s; "
+        f"{verify(history)} samples byte-identical to the builders",
         flush=True,
     )
     raws = history.raw_events()
@@ -488,78 +550,90 @@ def main() -> None:
         checked = server.check(CONTRACT, history.first_ledger, history.last_ledger, 10_000)
         print(
             f"fake node: pages prebuilt in {time.perf_counter() - began:.1f} s; fast path == "
-            f"original on {checked:,} events",
+            f"original on {checked:,} events; sync variant: {variant.describe()}",
             flush=True,
         )
         streams = expected_streams(history, raws)
         databases = Databases(workdir, kinds)
         try:
             with serve(server) as base:
-                rpc_url = base + "/"
                 for kind in kinds:
                     for number in range(args.repeat):
                         with databases.fresh(kind) as url:
                             run = run_sync(
                                 url,
-                                rpc_url,
+                                base + "/",
                                 server,
                                 history.first_ledger,
                                 history.last_ledger,
                                 workdir,
-                                dict(item.split("=", 1) for item in args.env),
+                                variant,
                             )
                             assert run.events == run.summary["new"] == history.events, run.summary
                             if number == 0:
                                 check_database(url, history, streams)
                         results.syncs[kind].append(run)
+                        pages = server.page_seconds[-run.requests :] or [0.0]
                         print(
                             f"sync {kind} #{number + 1}: {history.events / run.wall:,.0f} "
                             f"events/s (wall {run.wall:.1f} s, loop {run.seconds:.1f} s), "
-                            f"{run.requests} requests, RSS main {run.rss_main:.0f} MB / "
-                            f"tree {run.rss_tree:.0f} MB / PSS {run.pss_tree:.0f} MB, "
-                            f"CPU {run.cpu:.1f} s ({run.cpu / history.events * 1e6:.0f} us/event), "
-                            f"others' CPU meanwhile {run.others_cpu:.1f} s, "
-                            f"fake node CPU {run.server_cpu:.2f} s "
-                            f"({statistics.mean(server.page_seconds) * 1000:.1f} ms/page)",
+                            f"{run.requests} requests; RSS {run.rss_main:.0f} MB (tree "
+                            f"{run.rss_tree:.0f} MB, PSS {run.pss_tree:.0f} MB); CPU "
+                            f"{run.cpu:.1f} s ({run.cpu / history.events * 1e6:.0f} us/event); "
+                            f"rest of the machine {run.others_cpu:.1f} CPU s; fake node "
+                            f"{run.server_cpu:.2f} CPU s, {statistics.mean(pages) * 1e3:.1f} "
+                            "ms/page",
                             flush=True,
                         )
             if not args.skip_ceilings:
-                for number in range(args.repeat):
-                    results.decode.append(decode_ceiling(raws, history.expected))
-                    print(
-                        f"decode only #{number + 1}: {rate(history.events, results.decode[-1])}"
-                        " events/s",
-                        flush=True,
-                    )
-                pairs = list(zip(raws, history.expected, strict=True))
-                for kind in kinds:
-                    for number in range(args.repeat):
-                        with databases.fresh(kind) as url:
-                            run_ = insert_ceiling(url, pairs)
-                        results.inserts[kind].append(run_)
-                        print(
-                            f"insert only {kind} #{number + 1}: "
-                            f"{rate(history.events, run_.insert)} events/s; rebuild "
-                            f"{rate(history.events, run_.rebuild)} events/s",
-                            flush=True,
-                        )
+                measure_ceilings(args.repeat, kinds, raws, history, databases, results)
         finally:
             databases.close()
     print()
     print("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
-    print(
-        f"Command: .venv/bin/python bench/sync.py --events {args.events} --db {args.db} "
-        f"--repeat {args.repeat}"
-    )
+    command = f".venv/bin/python bench/sync.py --events {args.events} --db {args.db}"
+    command += f" --repeat {args.repeat}"
+    if args.page_limit is not None:
+        command += f" --page-limit {args.page_limit}"
+    if args.decode_workers is not None:
+        command += f" --decode-workers {args.decode_workers}"
+    if args.src is not None:
+        command += f" --src {args.src}"
+    print(f"Command: {command}  ({variant.describe()})")
     print()
-    if results.decode:
-        print(results.table())
-        print()
-        print(results.verdict())
-    else:
-        for kind, items in results.syncs.items():
-            for run in items:
-                print(f"{kind}: {history.events / run.wall:,.0f} events/s, RSS {run.rss_tree:.0f}")
+    print(results.table())
+    print()
+    print(results.verdict())
+
+
+def measure_ceilings(
+    repeat: int,
+    kinds: list[str],
+    raws: list[RawEvent],
+    history: History,
+    databases: Databases,
+    results: Results,
+) -> None:
+    n = history.events
+    for number in range(repeat):
+        results.decode.append(decode_ceiling(raws, history.expected))
+        results.decode_pool.append(decode_pool_ceiling(raws, history.expected))
+        print(
+            f"decode only #{number + 1}: {rate(n, results.decode[-1])} events/s on 1 core, "
+            f"{rate(n, results.decode_pool[-1])} with 2 worker processes",
+            flush=True,
+        )
+    pairs = list(zip(raws, history.expected, strict=True))
+    for kind in kinds:
+        for number in range(repeat):
+            with databases.fresh(kind) as url:
+                run = insert_ceiling(url, pairs)
+            results.inserts[kind].append(run)
+            print(
+                f"insert only {kind} #{number + 1}: {rate(n, run.insert)} events/s; "
+                f"rebuild {rate(n, run.rebuild)} events/s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,18 @@ from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode_xdr
 from stellarstream.chain.source import Batch
 
+DECODE_WORKERS = 0
+"""Worker processes a sync decodes with; 0 decodes in the sync process.
+
+A trade of memory for speed (docs/BENCHMARKS.md, 2 cores, SQLite): one worker syncs about 40%
+more events per second, and adds ~30 MB of private memory (its own RSS ~100 MB, mostly pages
+shared with the sync process), which puts the sync over its 150 MB budget. Meant to become a
+setting (STELLARSTREAM_SYNC_DECODE_WORKERS); until then memory wins.
+"""
 MIN_POOL_BATCH = 1_000
 """Smaller batches are decoded in-process: the round trip would cost more than it saves."""
 CHUNK = 1_000
 """Events per pool task: several tasks per batch keep every worker busy."""
-MAX_WORKERS = 4
 
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in ev.EVENT_TYPES}
 _INDEX = {cls: i for i, cls in enumerate(ev.EVENT_TYPES)}
@@ -69,11 +76,8 @@ def _unpack(chunks: list[list[_Packed]]) -> DecodedBatch:
 
 
 def default_workers() -> int:
-    """One worker per core (at most ``MAX_WORKERS``); 0 (no pool) on a single core."""
-    cores = os.cpu_count() or 1
-    if "SSB_WORKERS" in os.environ:  # EXPERIMENT-ONLY, remove
-        return int(os.environ["SSB_WORKERS"])
-    return 0 if cores < 2 else min(cores, MAX_WORKERS)
+    """:data:`DECODE_WORKERS`, or 0 on a single core (a worker would only compete)."""
+    return DECODE_WORKERS if (os.cpu_count() or 1) > 1 else 0
 
 
 class Decoder:
@@ -85,8 +89,6 @@ class Decoder:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self._pool: Pool | None = None
-        if os.environ.get("SSB_EAGER") and self.workers > 0:  # EXPERIMENT-ONLY, remove
-            self._workers()
 
     def __enter__(self) -> Decoder:
         return self
@@ -113,6 +115,10 @@ class Decoder:
         next batch fails, the batch before it is still yielded first, then the error raised:
         everything the source delivered before a failure gets stored, as without lookahead.
         """
+        if self.workers < 1:
+            # Nothing to overlap: fetching ahead would only hold one more batch in memory.
+            yield from ((batch, None) for batch in batches)
+            return
         iterator = iter(batches)
         pending: tuple[Batch, AsyncResult[list[list[_Packed]]] | None] | None = None
         while True:

@@ -25,6 +25,9 @@ from stellarstream.ingest.store import StreamKey, insert_events, stream_events
 from stellarstream.invoices.completion import complete_invoices
 from stellarstream.webhooks.outbox import enqueue_stream_events
 
+REBUILD_CHUNK = 500
+"""Streams rebuilt per step (one query for their events, one upsert)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
@@ -103,33 +106,37 @@ def rebuild_streams(
     if not keys:
         return
     in_memory = {(raw.tx_hash, raw.event_index): event for raw, event in known}
-    grouped = stream_events(session, keys)
-    rows: list[dict[str, Any]] = []
-    gone: list[StreamKey] = []
-    for (contract_id, stream_id), stored in grouped.items():
-        located = [
-            Located(
-                event=in_memory.get((row.tx_hash, row.event_index))
-                or ev.from_json(json.loads(row.decoded_json)),
-                ledger=row.ledger,
-                tx_index=row.tx_index,
-                op_index=row.op_index,
-                event_index=row.event_index,
-                tx_hash=row.tx_hash,
+    ordered = sorted(keys)
+    # A few hundred streams at a time: their events, states and rows are all the memory needed.
+    for start in range(0, len(ordered), REBUILD_CHUNK):
+        grouped = stream_events(session, set(ordered[start : start + REBUILD_CHUNK]))
+        rows: list[dict[str, Any]] = []
+        gone: list[StreamKey] = []
+        for (contract_id, stream_id), stored in grouped.items():
+            located = [
+                Located(
+                    in_memory.get((tx_hash, event_index)) or ev.from_json(json.loads(decoded_json)),
+                    ledger,
+                    tx_index,
+                    op_index,
+                    event_index,
+                    tx_hash,
+                )
+                for ledger, tx_index, op_index, event_index, tx_hash, decoded_json in stored
+            ]
+            state = project(contract_id, stream_id, located)
+            if state is None:
+                gone.append((contract_id, stream_id))
+            else:
+                rows.append(state)
+        if rows:
+            _upsert_streams(session, rows)
+        for contract_id, stream_id in gone:
+            session.execute(
+                delete(Stream).where(
+                    Stream.contract_id == contract_id, Stream.stream_id == stream_id
+                )
             )
-            for row in stored
-        ]
-        state = project(contract_id, stream_id, located)
-        if state is None:
-            gone.append((contract_id, stream_id))
-        else:
-            rows.append(state)
-    if rows:
-        _upsert_streams(session, rows)
-    for contract_id, stream_id in gone:
-        session.execute(
-            delete(Stream).where(Stream.contract_id == contract_id, Stream.stream_id == stream_id)
-        )
 
 
 def _upsert_streams(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -23,8 +23,10 @@ from stellarstream.chain.source import EventSource
 from stellarstream.clock import Clock
 from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest import coverage
+from stellarstream.ingest.batching import joined
 from stellarstream.ingest.decoding import Decoder
 from stellarstream.ingest.pipeline import ingest_batch
+from stellarstream.ingest.store import refresh_statistics
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +151,8 @@ class HistoricalSync:
     ) -> None:
         """Ingest ``[position[0], end]``; ``position[0]`` follows what is committed."""
         low = position[0]
-        batches = source.batches(self._contract_ids, low, end)
+        # Pages joined into transactions of up to 5,000 events (see ingest.batching).
+        batches = joined(source.batches(self._contract_ids, low, end))
         # With a decoder, worker processes decode the next batch while this one is stored.
         ahead = self._decoder.ahead(batches) if self._decoder else ((b, None) for b in batches)
         for batch, decoded in ahead:
@@ -165,6 +168,7 @@ class HistoricalSync:
                     decoded=decoded,
                 )
                 coverage.record(session, self._contract_ids, source.name, low, covered, now)
+                refresh_statistics(session, summary.new + result.new)
             advanced = max(0, covered - low + 1)
             summary.ledgers += advanced
             summary.events += result.events
