@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     yield_default_apy_bps: int = Field(default=0, ge=0, le=100_000)
     yield_vault_apy_bps: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     live_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # /stats: serve a worker's last computed counts again while no event was stored and they are
+    # at most this old (statuses change with the clock alone); 0: compute on every request.
+    stats_max_age_seconds: float = Field(default=5.0, ge=0, le=3600)
 
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)

@@ -30,14 +30,20 @@ from stellarstream.api.routers import (
 from stellarstream.api.schemas.common import ErrorResponse
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
-from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from stellarstream.streams.cache import VersionedCache
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     """Build the API for ``settings``. The database schema must already be migrated."""
     engine = make_engine(settings.resolved_database_url)
     context = AppContext(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        read_sessions=make_read_sessionmaker(engine),
+        clock=clock,
+        stats_cache=VersionedCache(settings.stats_max_age_seconds, lambda: clock().timestamp()),
     )
 
     metrics = Metrics(engine, clock)

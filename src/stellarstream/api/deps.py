@@ -15,6 +15,8 @@ from stellarstream.clock import Clock
 from stellarstream.config import Settings
 from stellarstream.errors import AuthError
 from stellarstream.invoices.service import InvoiceService
+from stellarstream.streams.cache import VersionedCache
+from stellarstream.streams.service import Stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,9 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]  # read-only requests (autocommit on PostgreSQL)
     clock: Clock
+    stats_cache: VersionedCache[Stats]  # this process's last /stats figures
 
 
 def get_context(request: Request) -> AppContext:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,6 +38,9 @@ NAMING = {
 }
 
 ADDRESS = String(69)  # G/C are 56 chars, M (muxed) 69
+
+PAUSE_EVENT_TYPES = ("pause", "unpause")  # V2's contract-wide pause state
+_PAUSE_PREDICATE = "event_type IN (" + ", ".join(f"'{t}'" for t in PAUSE_EVENT_TYPES) + ")"
 
 
 class Base(DeclarativeBase):
@@ -119,6 +123,18 @@ class ContractEvent(Base):
             "event_index",
         ),
         Index("ix_contract_events_order", "ledger", "tx_index", "op_index", "event_index"),
+        # The latest pause/unpause of a contract is one probe (streams.service.paused_contracts),
+        # however many other contract-wide events (btch_crt) the contract has.
+        Index(
+            "ix_contract_events_pause",
+            "contract_id",
+            "ledger",
+            "tx_index",
+            "op_index",
+            "event_index",
+            postgresql_where=text(_PAUSE_PREDICATE),
+            sqlite_where=text(_PAUSE_PREDICATE),
+        ),
     )
 
 

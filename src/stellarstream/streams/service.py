@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from stellarstream.clock import Clock
-from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
+from stellarstream.db.models import (
+    PAUSE_EVENT_TYPES,
+    ContractEvent,
+    InvoiceLink,
+    Stream,
+    SyncState,
+)
 from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.errors import NotFound, ValidationError
 from stellarstream.ingest import coverage
 from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
+from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
 from stellarstream.streams.view import StreamStatus
 
@@ -43,6 +50,13 @@ _SORT_COLUMNS: dict[str, Any] = {
     "end": Stream.end_time,
     "amount": Stream.total_amount,
 }
+
+
+# Literal values, not bound parameters: the partial index's predicate must be provable from the
+# statement itself (PostgreSQL generic plans, SQLite's planner).
+_PAUSE_EVENTS = ContractEvent.event_type.in_(
+    bindparam("pause_event_types", PAUSE_EVENT_TYPES, expanding=True, literal_execute=True)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,7 @@ class Stats:
     tokens: list[TokenStats]
     latest_ledger: int | None
     network_latest_ledger: int | None
+    as_of: int  # the clock when the counts and sums were computed (Unix seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +116,16 @@ class StreamService:
     """Read-only queries over the stream projection and stored events."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], clock: Clock, contract_ids: list[str]
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        contract_ids: list[str],
+        stats_cache: VersionedCache[Stats] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._contract_ids = contract_ids
+        self._stats_cache = stats_cache  # per process (create_app); None: computed every time
 
     def now(self) -> int:
         return int(self._clock().timestamp())
@@ -116,10 +136,11 @@ class StreamService:
         """V2 contracts whose latest pause/unpause event is a pause.
 
         Among ``contract_ids`` if given (enough to test the membership of those contracts),
-        else among every contract with stored events. Pause and unpause are contract-wide
-        events, stored with ``stream_id`` NULL (``ingest.store``), so each contract is one range
-        of ``ix_contract_events_stream_order`` (its contract-wide events), never a scan of all
-        events.
+        else among every contract with stored events. One probe per contract of the partial
+        index ``ix_contract_events_pause`` (only pause/unpause rows, in chain order), whatever
+        else the contract emitted. Its predicate is rendered as literals so that PostgreSQL's
+        generic plans of prepared statements can still prove it (a bound parameter cannot).
+        Pause and unpause are V2's contract-wide events (V1's per-stream pause is ``v1_pause``).
         """
         candidates = (
             self._event_contracts(session) if contract_ids is None else sorted(set(contract_ids))
@@ -128,11 +149,7 @@ class StreamService:
         for contract_id in candidates:
             latest = session.scalar(
                 select(ContractEvent.event_type)
-                .where(
-                    ContractEvent.contract_id == contract_id,
-                    ContractEvent.stream_id.is_(None),
-                    ContractEvent.event_type.in_(("pause", "unpause")),
-                )
+                .where(ContractEvent.contract_id == contract_id, _PAUSE_EVENTS)
                 .order_by(
                     ContractEvent.ledger.desc(),
                     ContractEvent.tx_index.desc(),
@@ -402,9 +419,57 @@ class StreamService:
     # --- stats and sync -----------------------------------------------------------------
 
     def stats(self, session: Session) -> Stats:
+        """Counts and sums over every stream, computed at ``as_of``; the indexer's ledgers now.
+
+        With a stats cache, the counts and sums last computed in this process are served again
+        while :meth:`data_version` is unchanged and they are at most its max age old. The
+        ledgers (a few checkpoint rows) are read on every request: the live indexer moves them
+        on every poll, new events or not, and they must not make the counts be recomputed.
+        """
+        cache = self._stats_cache
+        if cache is None or cache.max_age_seconds <= 0:
+            return self._compute_stats(session, self.now())
+        version = self.data_version(session)  # read first: see VersionedCache.get
+        figures = cache.get(version, lambda now: self._compute_serially(session, int(now)))
+        latest, network = self._ledgers(session)
+        return replace(figures, latest_ledger=latest, network_latest_ledger=network)
+
+    def _ledgers(self, session: Session) -> tuple[int | None, int | None]:
+        """The live checkpoint's ledger and the network's latest ledger it last saw."""
+        states = session.execute(
+            select(SyncState.ledger, SyncState.latest_ledger).where(SyncState.source == LIVE_SOURCE)
+        ).all()
+        latest = max((ledger for ledger, _ in states), default=None)
+        network = max((seen or 0 for _, seen in states), default=None) or None
+        return latest, network
+
+    def _compute_serially(self, session: Session, now: int) -> Stats:
+        """The stats without parallel workers on PostgreSQL: a cached computation runs while
+        the process serves other requests, and a parallel plan's workers took every core for
+        its ~50 ms (every few seconds per API worker), delaying all of them (bench/api.py p99).
+        """
+        if session.get_bind().dialect.name != "postgresql":
+            return self._compute_stats(session, now)
+        session.execute(text("SET max_parallel_workers_per_gather = 0"))
+        try:
+            return self._compute_stats(session, now)
+        finally:
+            session.execute(text("RESET max_parallel_workers_per_gather"))
+
+    def data_version(self, session: Session) -> int:
+        """A value that changes whenever the counts and sums may have, except through the clock:
+        the newest ``contract_events`` id (one probe of the primary key).
+
+        Every stored event takes a new id, and ``streams`` rows (and the pause state) change
+        only in the transaction that stores their events (``ingest.pipeline.ingest_batch``).
+        The one exception: two writers at once (the live indexer and a backfill), when the
+        one holding lower ids commits second; its events then show within the max age.
+        """
+        return int(session.scalar(select(func.coalesce(func.max(ContractEvent.id), 0))) or 0)
+
+    def _compute_stats(self, session: Session, now: int) -> Stats:
         # One pass over the streams grouped by token for every count and sum, one query for the
         # distinct addresses, and the pause state read once (not once per status).
-        now = self.now()
         paused_contracts = list(self.paused_contracts(session))
         statuses = list(StreamStatus)
         status_counts = [
@@ -460,7 +525,7 @@ class StreamService:
                 select(func.count()).select_from(distinct_receivers.subquery()).scalar_subquery(),
             )
         ).one()
-        states = list(session.scalars(select(SyncState).where(SyncState.source == LIVE_SOURCE)))
+        latest, network = self._ledgers(session)
         return Stats(
             total=sum(counts.values()),
             active=counts["ACTIVE"],
@@ -471,8 +536,9 @@ class StreamService:
             unique_senders=int(senders or 0),
             unique_receivers=int(receivers or 0),
             tokens=tokens,
-            latest_ledger=max((s.ledger for s in states), default=None),
-            network_latest_ledger=max((s.latest_ledger or 0 for s in states), default=None) or None,
+            latest_ledger=latest,
+            network_latest_ledger=network,
+            as_of=now,
         )
 
     def sync_status(self, session: Session) -> list[SyncStatus]:

@@ -40,14 +40,16 @@ AVERAGE_LEDGER_SECONDS = 5
 
 
 def get_stream_service(context: Context) -> StreamService:
-    return StreamService(context.sessions, context.clock, context.settings.contract_ids)
+    return StreamService(
+        context.sessions, context.clock, context.settings.contract_ids, context.stats_cache
+    )
 
 
 Streams = Annotated[StreamService, Depends(get_stream_service)]
 
 
 def get_session(context: Context) -> Iterator[Session]:
-    with context.sessions() as session:
+    with context.read_sessions() as session:  # every route here only reads
         yield session
 
 
@@ -320,7 +322,12 @@ def stream_yield_projection(
 
 @router.get("/stats", response_model=StatsOut)
 def stats(service: Streams, session: DB) -> StatsOut:
-    """Counts, value locked and volume per token, and indexer freshness."""
+    """Counts, value locked and volume per token, and indexer freshness, as of ``asOf``.
+
+    Counts and amounts may be served from this worker's cache for up to
+    ``STATS_MAX_AGE_SECONDS`` while no event was stored; ``asOf`` is always when they were
+    computed. The ledgers and lag are read on every request.
+    """
     s = service.stats(session)
     lag = None
     if s.latest_ledger is not None and s.network_latest_ledger is not None:
@@ -346,7 +353,7 @@ def stats(service: Streams, session: DB) -> StatsOut:
         indexer_latest_ledger=s.latest_ledger,
         network_latest_ledger=s.network_latest_ledger,
         lag_ledgers=lag,
-        as_of=service.now(),
+        as_of=s.as_of,
     )
 
 

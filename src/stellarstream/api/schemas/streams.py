@@ -108,7 +108,10 @@ class StatsOut(ApiOut):
     indexer_latest_ledger: int | None
     network_latest_ledger: int | None
     lag_ledgers: int | None
-    as_of: int
+    as_of: int = Field(
+        description="When the counts and amounts were computed (Unix seconds): at most the"
+        " server's STATS_MAX_AGE_SECONDS ago; the ledgers and lag are read per request"
+    )
 
 
 class SearchHit(ApiOut):
