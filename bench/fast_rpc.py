@@ -4,8 +4,9 @@
 JSON-RPC semantics, still real HTTP on 127.0.0.1) except that a ``getEvents`` request for one
 contract is answered from events serialised once, up front: the answer is a ``bisect`` and a
 ``b",".join`` instead of ~10 us of Python per event. Everything else (other methods, other filter
-shapes, every error) goes through the original code. :meth:`BenchRpc.check` compares both paths
-on real requests.
+shapes, every error) goes through the original code. Pages are prebuilt in one ``xdrFormat``
+(``json`` by default, as the product asks; another format takes the slow path).
+:meth:`BenchRpc.check` compares both paths on real requests.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST, EventId
 class BenchRpc(FakeStellarRpc):
     """A fake node whose one-contract ``getEvents`` pages are slices of prebuilt JSON."""
 
-    def __init__(self, chain: Chain, **options: Any) -> None:
+    def __init__(self, chain: Chain, *, xdr_format: str = "json", **options: Any) -> None:
         super().__init__(chain, **options)
+        self.xdr_format = xdr_format  # the format whose pages are prebuilt
         self._index: dict[str, tuple[list[tuple[int, int, int, int]], list[str], list[bytes]]] = {}
         for event in chain.events:
             if event.type != "contract":
@@ -32,7 +34,8 @@ class BenchRpc(FakeStellarRpc):
             keys, ids, fragments = self._index.setdefault(event.contract_id, ([], [], []))
             keys.append(event.key)
             ids.append(event.id)
-            fragments.append(json.dumps(self.event_json(event), separators=(",", ":")).encode())
+            serialised = self.event_json(event, xdr_format)
+            fragments.append(json.dumps(serialised, separators=(",", ":")).encode())
         self.page_seconds: list[float] = []  # time to build each fast getEvents answer
         self.fast_pages = 0
         self.bytes_sent = 0
@@ -92,7 +95,7 @@ class BenchRpc(FakeStellarRpc):
         oldest, latest = chain.oldest_ledger, chain.latest_ledger
         if set(params) - {"filters", "pagination", "startLedger", "endLedger", "xdrFormat"}:
             return None
-        if params.get("xdrFormat", "base64") not in ("base64", ""):
+        if (params.get("xdrFormat") or "base64") != self.xdr_format:
             return None
         filters = params.get("filters")
         if not isinstance(filters, list) or len(filters) != 1 or not isinstance(filters[0], dict):
@@ -157,6 +160,8 @@ class BenchRpc(FakeStellarRpc):
             "startLedger": start,
             "endLedger": window,
         }
+        if self.xdr_format != "base64":
+            params["xdrFormat"] = self.xdr_format
         checked = 0
         for _ in range(2):
             fast = self.fast_events(params)
@@ -168,6 +173,7 @@ class BenchRpc(FakeStellarRpc):
             params = {
                 "filters": params["filters"],
                 "pagination": {"limit": limit, "cursor": slow["cursor"]},
+                **({"xdrFormat": params["xdrFormat"]} if "xdrFormat" in params else {}),
             }
         keys = self._index[contract_id][0]
         near_end = EventId(*keys[max(0, len(keys) - limit // 2)])

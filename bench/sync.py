@@ -1,7 +1,8 @@
 """Benchmark: historical sync of >= 200,000 StellarStream events from a local Stellar RPC.
 
 Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|both]
-[--repeat 2] [--page-limit N] [--decode-workers N]`` (see ``bench/README.md``). Not a pytest test.
+[--repeat 2] [--page-limit N] [--xdr-format json|base64]`` (see ``bench/README.md``).
+Not a pytest test.
 
 1. Generate a realistic history (``bench/history.py``): every StellarStream event in a
    transaction after the token's transfer event; check templates against the builders.
@@ -11,9 +12,11 @@ Usage: ``.venv/bin/python bench/sync.py [--events 200000] [--db sqlite|postgres|
    --to L --json`` as a subprocess; its RSS (process tree) is polled every 50 ms. The result is
    checked: every event stored and decoded as expected, every stream row equal to a projection
    of the whole history.
-4. Ceilings, measured on the same events: decode only (``decode()`` in this process, one core)
-   and database insert only (``store.insert_events`` of pre-decoded events, 10,000 a batch,
-   one transaction each, fresh database), with the projection rebuild timed on its own.
+4. Ceilings, measured on the same events as served: decode only (the RPC client's page parser
+   on the served getEvents pages, of the sync's page size, then ``decode()``; in this process,
+   one core) and database insert only (``store.insert_events`` of those decoded events in
+   transactions of the sync's size, fresh database), with the projection rebuild timed on its
+   own; both with garbage collection paced as the sync paces it.
 5. Print a table (markdown) and the machine.
 
 Each measurement runs ``--repeat`` times (default 2); the table shows the best run and every
@@ -21,8 +24,8 @@ run's value, because other work on the machine makes single timings noisy. Each 
 reports its CPU time (user + system of the process and its children) and the CPU time the rest
 of the machine used meanwhile (from /proc/stat), to tell a slow run from a busy machine.
 
-Variants: ``--page-limit N`` sets STELLARSTREAM_SYNC_PAGE_LIMIT; ``--decode-workers N`` runs the
-same command with ``stellarstream.ingest.decoding.DECODE_WORKERS`` set to N (not a setting yet).
+Variants: ``--page-limit N`` sets STELLARSTREAM_SYNC_PAGE_LIMIT; ``--xdr-format base64`` makes the
+sync ask for (and the fake node serve) base64 XDR instead of the default XDR-JSON.
 """
 
 from __future__ import annotations
@@ -63,26 +66,22 @@ from tests.support.db import (  # noqa: E402
 )
 from tests.support.server import serve  # noqa: E402
 
+from stellarstream import jsontext  # noqa: E402
 from stellarstream.chain import events as ev  # noqa: E402
 from stellarstream.chain.decode import decode  # noqa: E402
-from stellarstream.chain.source import Batch  # noqa: E402
+from stellarstream.chain.rpc import parse_events_page  # noqa: E402
 from stellarstream.chain.types import RawEvent  # noqa: E402
+from stellarstream.config import Settings  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
-from stellarstream.ingest import store  # noqa: E402
-from stellarstream.ingest.decoding import Decoder  # noqa: E402
+from stellarstream.ingest import batching, store  # noqa: E402
+from stellarstream.ingest.batchgc import BatchCollector  # noqa: E402
 from stellarstream.ingest.pipeline import rebuild_streams  # noqa: E402
 from stellarstream.ingest.project import Located, project  # noqa: E402
 
 BIN = Path(sys.executable).parent
-# `stellarstream` with the decode-worker constant set first (argv[1]); the rest is the command.
-WORKERS_SHIM = (
-    "import sys; import stellarstream.ingest.decoding as d; "
-    "d.DECODE_WORKERS = int(sys.argv.pop(1)); sys.argv[0] = 'stellarstream'; "
-    "from stellarstream.cli import app; app()"
-)
 RSS_LIMIT_MB = 150
-INSERT_BATCH = 10_000
+DEFAULT_PAGE = Settings.model_fields["sync_page_limit"].default
 POLL_SECONDS = 0.05
 MB = 1024 * 1024
 
@@ -130,14 +129,13 @@ class Databases:
 @dataclass(frozen=True)
 class Variant:
     page_limit: int | None = None  # None: the product's default
-    decode_workers: int | None = None
+    xdr_format: str = "json"  # STELLARSTREAM_RPC_XDR_FORMAT (the product's default: json)
     src: Path | None = None  # another checkout's src/ (PYTHONPATH), e.g. an older commit
 
     def describe(self) -> str:
         page = "default" if self.page_limit is None else f"{self.page_limit:,}"
-        workers = "default" if self.decode_workers is None else str(self.decode_workers)
         code = "" if self.src is None else f", code from {self.src}"
-        return f"STELLARSTREAM_SYNC_PAGE_LIMIT {page}, decode workers {workers}{code}"
+        return f"STELLARSTREAM_SYNC_PAGE_LIMIT {page}, xdrFormat {self.xdr_format}{code}"
 
 
 @dataclass
@@ -215,11 +213,10 @@ def run_sync(
     )
     if variant.page_limit is not None:
         env["STELLARSTREAM_SYNC_PAGE_LIMIT"] = str(variant.page_limit)
+    env["STELLARSTREAM_RPC_XDR_FORMAT"] = variant.xdr_format
     if variant.src is not None:
         env["PYTHONPATH"] = str(variant.src)
     command = [str(BIN / "stellarstream")]
-    if variant.decode_workers is not None:
-        command = [sys.executable, "-c", WORKERS_SHIM, str(variant.decode_workers)]
     command += ["sync", "--from", str(first), "--to", str(last)]
     requests_before, cpu_before = server.requests["getEvents"], server.thread_seconds
     gc.collect()
@@ -314,34 +311,44 @@ def check_database(url: str, history: History, streams: dict[int, dict[str, Any]
 # --- ceilings --------------------------------------------------------------------------------
 
 
-def decode_ceiling(raws: list[RawEvent], expected: list[ev.DomainEvent]) -> float:
-    """Seconds to decode every event in this process (one core); checks every result."""
-    gc.collect()
-    began = time.perf_counter()
-    decoded = [decode(raw) for raw in raws]
-    seconds = time.perf_counter() - began
+def served_pages(server: BenchRpc, limit: int) -> list[bytes]:
+    """The getEvents ``result`` bodies of every event of the contract, ``limit`` a page."""
+    _, ids, fragments = server._index[CONTRACT]
+    latest = str(server.chain.latest_ledger).encode()
+    return [
+        b'{"events":['
+        + b",".join(fragments[at : at + limit])
+        + b'],"cursor":"'
+        + ids[min(at + limit, len(ids)) - 1].encode()
+        + b'","latestLedger":'
+        + latest
+        + b"}"
+        for at in range(0, len(ids), limit)
+    ]
+
+
+def decode_ceiling(
+    pages: list[bytes], expected: list[ev.DomainEvent]
+) -> tuple[float, list[RawEvent]]:
+    """Seconds to parse the served pages and decode every event in this process (one core),
+    and the RawEvents parsed; checks every result."""
+    wanted = frozenset([CONTRACT])
+    raws: list[RawEvent] = []
+    decoded: list[ev.DomainEvent] = []
+    # Garbage collection as the sync paces it (young generations after each batch): CPython's
+    # automatic collections would walk this process's whole history again and again.
+    with BatchCollector() as collector:
+        began = time.perf_counter()
+        for page in pages:
+            events = parse_events_page(jsontext.loads(page), wanted).events
+            raws.extend(events)
+            decoded.extend([decode(raw) for raw in events])
+            collector.after_batch()
+        seconds = time.perf_counter() - began
     if decoded != expected:
         wrong = next(i for i, (a, b) in enumerate(zip(decoded, expected, strict=False)) if a != b)
         raise AssertionError(f"event {wrong} decodes to {decoded[wrong]}, not {expected[wrong]}")
-    return seconds
-
-
-def decode_pool_ceiling(raws: list[RawEvent], expected: list[ev.DomainEvent]) -> float:
-    """Seconds for the sync's decoder with 2 worker processes (start-up included)."""
-    gc.collect()
-    began = time.perf_counter()
-    decoded: list[ev.DomainEvent] = []
-    with Decoder(workers=2) as decoder:
-        batches = (
-            Batch(raws[i : i + INSERT_BATCH], 0, None, 0, "rpc")
-            for i in range(0, len(raws), INSERT_BATCH)
-        )
-        for batch, result in decoder.ahead(batches):
-            decoded.extend(result.events if result else decoder.decode(batch.events).events)
-    seconds = time.perf_counter() - began
-    if decoded != expected:
-        raise AssertionError("the decode workers decoded differently")
-    return seconds
+    return seconds, raws
 
 
 @dataclass
@@ -351,28 +358,32 @@ class InsertRun:
 
 
 def insert_ceiling(url: str, pairs: list[tuple[RawEvent, ev.DomainEvent]]) -> InsertRun:
-    """Pre-decoded events through the store in 10,000-event transactions; then the rebuild."""
+    """Pre-decoded events through the store in transactions of the sync's size (its
+    ``MAX_EVENTS``), garbage collected as the sync does; the rebuild timed on its own."""
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
     insert = rebuild = 0.0
-    gc.collect()
+    size = batching.MAX_EVENTS
     try:
-        for start in range(0, len(pairs), INSERT_BATCH):
-            chunk = pairs[start : start + INSERT_BATCH]
-            t0 = time.perf_counter()
-            with sessions() as session, session.begin():
-                stored = store.insert_events(session, chunk, source="rpc", now=now)
-                assert len(stored.new) == len(chunk)
-                session.flush()
-                t1 = time.perf_counter()
-                rebuild_streams(session, stored.touched, known=stored.new)
-                # As the sync does (PostgreSQL: statistics for the stream lookups)
-                store.refresh_statistics(session, start + len(chunk))
-                session.flush()
-                t2 = time.perf_counter()
-            insert += (t1 - t0) + (time.perf_counter() - t2)
-            rebuild += t2 - t1
+        with BatchCollector() as collector:
+            for start in range(0, len(pairs), size):
+                chunk = pairs[start : start + size]
+                t0 = time.perf_counter()
+                with sessions() as session, session.begin():
+                    stored = store.insert_events(session, chunk, source="rpc", now=now)
+                    assert len(stored.new) == len(chunk)
+                    session.flush()
+                    t1 = time.perf_counter()
+                    rebuild_streams(session, stored.touched, known=stored.new)
+                    # As the sync does (PostgreSQL: statistics for the stream lookups)
+                    store.refresh_statistics(session, start + len(chunk))
+                    session.flush()
+                    t2 = time.perf_counter()
+                del stored
+                collector.after_batch()
+                insert += (t1 - t0) + (time.perf_counter() - t2)
+                rebuild += t2 - t1
     finally:
         engine.dispose()
     return InsertRun(insert, rebuild)
@@ -426,7 +437,6 @@ def all_rates(n: int, seconds: list[float]) -> str:
 class Results:
     events: int
     decode: list[float] = field(default_factory=list)
-    decode_pool: list[float] = field(default_factory=list)
     syncs: dict[str, list[SyncRun]] = field(default_factory=lambda: defaultdict(list))
     inserts: dict[str, list[InsertRun]] = field(default_factory=lambda: defaultdict(list))
 
@@ -441,17 +451,11 @@ class Results:
                 f"| decode only, 1 core | - | {rate(n, min(self.decode))} | "
                 f"{all_rates(n, self.decode)} | `decode()` of every event, in-process |"
             )
-        if self.decode_pool:
-            lines.append(
-                f"| decode only, 2 worker processes | - | {rate(n, min(self.decode_pool))} | "
-                f"{all_rates(n, self.decode_pool)} | `Decoder(workers=2).decode()`, "
-                f"{INSERT_BATCH:,}-event batches |"
-            )
         for db, items in self.inserts.items():
             lines.append(
                 f"| DB insert only | {db} | {rate(n, min(r.insert for r in items))} | "
                 f"{all_rates(n, [r.insert for r in items])} | `insert_events`, pre-decoded, "
-                f"{INSERT_BATCH:,} per transaction |"
+                f"{batching.MAX_EVENTS:,} per transaction |"
             )
             lines.append(
                 f"| projection rebuild only | {db} | {rate(n, min(r.rebuild for r in items))} | "
@@ -517,7 +521,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement")
     parser.add_argument("--page-limit", type=int, help="STELLARSTREAM_SYNC_PAGE_LIMIT")
-    parser.add_argument("--decode-workers", type=int, help="DECODE_WORKERS for the command")
+    parser.add_argument("--xdr-format", choices=["json", "base64"], default="json")
     parser.add_argument(
         "--src", type=Path, help="run the command from this src/ directory (compare commits)"
     )
@@ -526,7 +530,7 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and (reason := postgres_reachable(postgres_admin_url())):
         parser.error(f"PostgreSQL is not reachable at {postgres_admin_url()}: {reason}")
-    variant = Variant(args.page_limit, args.decode_workers, args.src)
+    variant = Variant(args.page_limit, args.xdr_format, args.src)
     info = machine()
     if "postgres" in kinds:
         info["postgresql"] = postgres_version()
@@ -546,7 +550,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ss-bench-") as tmp:
         workdir = Path(tmp)
         began = time.perf_counter()
-        server = BenchRpc(history.chain)
+        server = BenchRpc(history.chain, xdr_format=variant.xdr_format)
         checked = server.check(CONTRACT, history.first_ledger, history.last_ledger, 10_000)
         print(
             f"fake node: pages prebuilt in {time.perf_counter() - began:.1f} s; fast path == "
@@ -586,7 +590,15 @@ def main() -> None:
                             flush=True,
                         )
             if not args.skip_ceilings:
-                measure_ceilings(args.repeat, kinds, raws, history, databases, results)
+                measure_ceilings(
+                    args.repeat,
+                    kinds,
+                    server,
+                    args.page_limit or DEFAULT_PAGE,
+                    history,
+                    databases,
+                    results,
+                )
         finally:
             databases.close()
     print()
@@ -595,8 +607,7 @@ def main() -> None:
     command += f" --repeat {args.repeat}"
     if args.page_limit is not None:
         command += f" --page-limit {args.page_limit}"
-    if args.decode_workers is not None:
-        command += f" --decode-workers {args.decode_workers}"
+    command += f" --xdr-format {args.xdr_format}"
     if args.src is not None:
         command += f" --src {args.src}"
     print(f"Command: {command}  ({variant.describe()})")
@@ -609,20 +620,19 @@ def main() -> None:
 def measure_ceilings(
     repeat: int,
     kinds: list[str],
-    raws: list[RawEvent],
+    server: BenchRpc,
+    page: int,
     history: History,
     databases: Databases,
     results: Results,
 ) -> None:
     n = history.events
+    pages = served_pages(server, page)
+    raws: list[RawEvent] = []
     for number in range(repeat):
-        results.decode.append(decode_ceiling(raws, history.expected))
-        results.decode_pool.append(decode_pool_ceiling(raws, history.expected))
-        print(
-            f"decode only #{number + 1}: {rate(n, results.decode[-1])} events/s on 1 core, "
-            f"{rate(n, results.decode_pool[-1])} with 2 worker processes",
-            flush=True,
-        )
+        seconds, raws = decode_ceiling(pages, history.expected)
+        results.decode.append(seconds)
+        print(f"decode only #{number + 1}: {rate(n, seconds)} events/s on 1 core", flush=True)
     pairs = list(zip(raws, history.expected, strict=True))
     for kind in kinds:
         for number in range(repeat):

@@ -12,7 +12,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
-    sync_page_limit: int = Field(default=10_000, ge=1, le=10_000)
+    sync_page_limit: int = Field(default=1000, ge=1, le=10_000)
+    # getEvents topics/values as XDR-JSON (decoded ~10x faster) or base64 XDR (older nodes)
+    rpc_xdr_format: Literal["json", "base64"] = "json"
     protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)
     standby_poll_seconds: float = Field(default=2.0, gt=0, le=60)
 

@@ -11,12 +11,14 @@ Reused by unit and integration tests, the local fake RPC server and the benchmar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from stellar_sdk import Keypair, StrKey, scval
 from stellar_sdk import xdr as x
 
+from stellarstream import jsontext
 from stellarstream.chain.types import RawEvent
 
 Encoded = tuple[list[str], str]
@@ -400,3 +402,14 @@ def raw_event(
         value_xdr=value,
         in_successful_call=in_successful_call,
     )
+
+
+def as_json(raw: RawEvent) -> RawEvent | None:
+    """``raw`` as an RPC node answers with ``xdrFormat: "json"`` (XDR-JSON by stellar_sdk), or
+    None when its XDR has no XDR-JSON form (invalid XDR: a JSON node could not send it)."""
+    try:
+        topics = tuple(jsontext.dumps(x.SCVal.from_xdr(t).to_json_dict()) for t in raw.topic_xdr)
+        value = jsontext.dumps(x.SCVal.from_xdr(raw.value_xdr).to_json_dict())
+    except Exception:
+        return None
+    return dataclasses.replace(raw, topic_xdr=(), value_xdr="", topic_json=topics, value_json=value)

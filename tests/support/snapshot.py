@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
+from stellar_sdk import xdr as x
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
@@ -25,8 +27,7 @@ def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
                         e.op_index,
                         e.event_type,
                         e.stream_id,
-                        tuple(e.topic_xdr),
-                        e.value_xdr,
+                        raw_form(e),
                         repr(e.decoded),
                     )
                     for e in session.scalars(
@@ -48,6 +49,21 @@ def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
             }
     finally:
         engine.dispose()
+
+
+def raw_form(event: ContractEvent) -> str:
+    """The stored topics and value in XDR-JSON, whichever form the source delivered: a
+    database filled over RPC (XDR-JSON) equals one filled from ledger meta (XDR)."""
+    if event.raw_json is not None:
+        assert event.topic_xdr is None and event.value_xdr is None
+        raw = event.raw_json
+    else:
+        assert event.topic_xdr is not None and event.value_xdr is not None
+        raw = {
+            "topic": [x.SCVal.from_xdr(t).to_json_dict() for t in event.topic_xdr],
+            "value": x.SCVal.from_xdr(event.value_xdr).to_json_dict(),
+        }
+    return json.dumps(raw, sort_keys=True)
 
 
 def checkpoint_ledgers(database_url: str, source: str = "rpc") -> dict[str, int]:

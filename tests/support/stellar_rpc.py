@@ -44,7 +44,7 @@ from stellar_sdk import xdr as x
 
 from stellarstream.chain.rpc import EventId
 from stellarstream.chain.types import RawEvent
-from tests.support.contract_events import EPOCH, Encoded
+from tests.support.contract_events import EPOCH, Encoded, as_json
 from tests.support.server import serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -244,13 +244,17 @@ class Chain:
         contract_ids: Sequence[str] | None = None,
         start_ledger: int = 1,
         end_ledger: int | None = None,
+        *,
+        xdr_format: str = "base64",
     ) -> list[RawEvent]:
         """Expected RawEvents: visible ``contract`` events of ``contract_ids``, in chain order,
-        with ``start_ledger <= ledger <= end_ledger`` (default: the latest ledger)."""
+        with ``start_ledger <= ledger <= end_ledger`` (default: the latest ledger), as a node
+        sends them in ``xdr_format``."""
         last = self.latest_ledger if end_ledger is None else min(end_ledger, self.latest_ledger)
         wanted = None if contract_ids is None else set(contract_ids)
+        convert = as_json if xdr_format == "json" else (lambda raw: raw)
         return [
-            self.raw(event)
+            convert(self.raw(event))
             for event in self.events
             if event.type == "contract"
             and start_ledger <= event.ledger <= last
@@ -484,8 +488,9 @@ class FakeStellarRpc:
     def _get_events(self, params: dict[str, Any]) -> dict[str, Any]:
         chain = self.chain
         oldest, latest = chain.oldest_ledger, chain.latest_ledger
-        if params.get("xdrFormat", "base64") not in ("base64", ""):
-            raise RpcFault(INVALID_PARAMS, "the fake node serves xdrFormat base64 only")
+        xdr_format = params.get("xdrFormat") or "base64"
+        if xdr_format not in ("base64", "json"):
+            raise RpcFault(INVALID_PARAMS, f"unknown xdrFormat {xdr_format!r}")
         pagination = params.get("pagination") or {}
         if not isinstance(pagination, dict):
             raise RpcFault(INVALID_PARAMS, "pagination must be an object")
@@ -531,7 +536,7 @@ class FakeStellarRpc:
         else:
             cursor_out = str(EventId.window_end(end_ledger - 1))
         return {
-            "events": [self.event_json(event) for event in found],
+            "events": [self.event_json(event, xdr_format) for event in found],
             "latestLedger": latest,
             "oldestLedger": oldest,
             "latestLedgerCloseTime": str(_unix(chain.close_time(latest))),
@@ -539,8 +544,13 @@ class FakeStellarRpc:
             "cursor": cursor_out,
         }
 
-    def event_json(self, event: ChainEvent) -> dict[str, Any]:
-        """An event as a stellar-rpc node serialises it (key order as recorded)."""
+    def event_json(self, event: ChainEvent, xdr_format: str = "base64") -> dict[str, Any]:
+        """An event as a stellar-rpc node serialises it (key order as recorded).
+
+        ``xdr_format="json"``: ``topicJson``/``valueJson`` in XDR-JSON (stellar_sdk's SEP-51
+        form) instead of ``topic``/``value``. A value with no such form (bytes that are not
+        XDR, which no chain holds) makes the request fail, as a node's own error would.
+        """
         out: dict[str, Any] = {
             "type": event.type,
             "ledger": event.ledger,
@@ -558,6 +568,17 @@ class FakeStellarRpc:
             del out["inSuccessfulContractCall"]
         if not event.topic:
             del out["topic"]  # omitempty
+        if xdr_format == "json":
+            try:
+                topics = [x.SCVal.from_xdr(t).to_json_dict() for t in event.topic]
+                value = x.SCVal.from_xdr(event.value).to_json_dict()
+            except Exception as exc:
+                raise RpcFault(-32603, f"event {event.id} has no XDR-JSON form: {exc}") from exc
+            out.pop("topic", None)
+            del out["value"]
+            if topics:
+                out["topicJson"] = topics
+            out["valueJson"] = value
         return out
 
     def _get_health(self, params: dict[str, Any]) -> dict[str, Any]:

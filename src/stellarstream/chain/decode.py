@@ -1,7 +1,15 @@
-"""Decode raw StellarStream contract events (SCVal XDR) into typed domain events.
+"""Decode raw StellarStream contract events into typed domain events.
 
-Pure and total: :func:`decode` and :func:`decode_scvals` never raise on bad input; anything that is
-not a well-formed event of the spec becomes :class:`UnknownEvent` with a reason. Topic routing:
+Events arrive as base64 XDR (Horizon and data-lake meta, RPC by default before ``xdrFormat``)
+or as XDR-JSON (SEP-51: what RPC ``getEvents`` returns with ``xdrFormat: "json"``). Both are
+routed in their XDR-JSON form: XDR is parsed with ``SCVal.from_xdr`` and converted with
+``to_json_dict`` (stellar_sdk), so one router serves every source and gives the same event,
+reasons included. Parsing JSON costs a tenth of parsing XDR in pure Python, which is why the
+RPC sources ask for it.
+
+Pure and total: :func:`decode`, :func:`decode_xdr` and :func:`decode_json` never raise on bad
+input; anything that is not a well-formed event of the spec becomes :class:`UnknownEvent` with a
+reason. Topic routing:
 
 - ``[U64 id, Symbol action]``: V2 stream event (NebulaEvent payload; ``dust``/``split`` use a
   plain struct map). An unknown action is an ``UnknownEvent``.
@@ -15,10 +23,9 @@ not a well-formed event of the spec becomes :class:`UnknownEvent` with a reason.
 Checks beyond types and arity: the NebulaEvent ``action`` equals the topic symbol, ``version`` is
 2, data[0] / ``stream_id`` equals the topic id, and a repeated address equals the topic's. A V2
 event's ``timestamp`` field is its data's ``now`` item. Extra struct/NebulaEvent map keys are
-ignored. ``RawEvent.in_successful_call`` is not consulted: callers decide what to project.
-
-Speed matters (the indexer decodes tens of thousands of events a second): each topic and value is
-parsed once with ``SCVal.from_xdr`` and the SCVal objects are walked directly.
+ignored. Integers are range-checked and addresses StrKey-checked (a JSON node is not trusted to
+send well-formed values). ``RawEvent.in_successful_call`` is not consulted: callers decide what
+to project.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from stellar_sdk import Address, StrKey, scval
+from stellar_sdk import Address, scval
 from stellar_sdk import xdr as x
 
+from stellarstream import jsontext
 from stellarstream.chain.events import (
     Archived,
     BatchCreated,
@@ -64,6 +72,8 @@ from stellarstream.chain.types import RawEvent
 
 __all__ = [
     "decode",
+    "decode_json",
+    "decode_json_text",
     "decode_scvals",
     "decode_xdr",
     "generic_json",
@@ -71,18 +81,12 @@ __all__ = [
     "stream_id_of",
 ]
 
-_VT = x.SCValType
-_U32, _U64, _I128 = _VT.SCV_U32, _VT.SCV_U64, _VT.SCV_I128
-_SYMBOL, _ADDRESS, _MAP, _VEC, _VOID = (
-    _VT.SCV_SYMBOL,
-    _VT.SCV_ADDRESS,
-    _VT.SCV_MAP,
-    _VT.SCV_VEC,
-    _VT.SCV_VOID,
-)
-_ACCOUNT = x.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT
-_CONTRACT = x.SCAddressType.SC_ADDRESS_TYPE_CONTRACT
-_NEBULA_KEYS = (b"action", b"data", b"timestamp", b"version")
+ScJson = Any
+"""An SCVal in XDR-JSON (SEP-51): ``{"u64": "5"}``, ``{"symbol": "claim"}``, ``"void"``, ..."""
+
+_NEBULA_KEYS = ("action", "data", "timestamp", "version")
+_U64_MAX = 2**64 - 1
+_I128_MIN, _I128_MAX = -(2**127), 2**127 - 1
 
 
 class _Malformed(Exception):
@@ -93,16 +97,28 @@ class _Malformed(Exception):
 
 
 def decode(raw: RawEvent) -> DomainEvent:
-    """Decode one raw event. Never raises: bad XDR becomes :class:`UnknownEvent`."""
+    """Decode one raw event, from its XDR-JSON if the source gave that, else its XDR."""
+    if raw.value_json is not None:
+        return decode_json_text(raw.topic_json or (), raw.value_json)
     return decode_xdr(raw.topic_xdr, raw.value_xdr)
 
 
+def decode_json_text(topic_json: Sequence[str], value_json: str) -> DomainEvent:
+    """Decode an event's topics and value given as XDR-JSON text."""
+    try:
+        topics = [_topic_from_text(t) for t in topic_json]
+        value = jsontext.loads(value_json)
+    except ValueError as exc:
+        return UnknownEvent(f"not valid JSON ({_describe(exc)})", (), None)
+    return decode_json(topics, value)
+
+
 def decode_xdr(topic_xdr: Sequence[str], value_xdr: str) -> DomainEvent:
-    """Decode an event's base64 topics and value (what :func:`decode` reads of a RawEvent)."""
-    topics: list[x.SCVal] = []
+    """Decode an event's base64 topics and value."""
+    topics: list[ScJson] = []
     for i, b64 in enumerate(topic_xdr):
         try:
-            topics.append(_parse_topic(b64))
+            topics.append(_topic_json(b64))
         except Exception as exc:
             reason = f"topic {i} is not valid SCVal XDR ({_describe(exc)})"
             return _unknown_from_xdr(topic_xdr, value_xdr, reason)
@@ -111,16 +127,37 @@ def decode_xdr(topic_xdr: Sequence[str], value_xdr: str) -> DomainEvent:
     except Exception as exc:
         reason = f"value is not valid SCVal XDR ({_describe(exc)})"
         return _unknown_from_xdr(topic_xdr, value_xdr, reason)
-    return decode_scvals(topics, value)
+    try:
+        value_json = _json_of(value)
+    except Exception as exc:  # e.g. a Vec or Map whose optional body is absent
+        reason = f"value has no XDR-JSON form ({_describe(exc)})"
+        return UnknownEvent(
+            reason, tuple(_generic_or_none(t) for t in topics), _generic_b64(value_xdr)
+        )
+    return decode_json(topics, value_json)
+
+
+def decode_json(topics: Sequence[ScJson], value: ScJson) -> DomainEvent:
+    """Decode an event's topics and value in XDR-JSON (SEP-51). Never raises."""
+    try:
+        return _route(topics, value)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, _Malformed) else f"decode error: {_describe(exc)}"
+        return UnknownEvent(
+            reason, tuple(_generic_or_none(t) for t in topics), _generic_or_none(value)
+        )
 
 
 def decode_scvals(topics: Sequence[x.SCVal], value: x.SCVal) -> DomainEvent:
     """Decode already-parsed topics and value. Never raises."""
     try:
-        return _route(topics, value)
+        topics_json = [_json_of(t) for t in topics]
+        value_json = _json_of(value)
     except Exception as exc:
-        reason = str(exc) if isinstance(exc, _Malformed) else f"decode error: {_describe(exc)}"
-        return UnknownEvent(reason, _generic_all(topics), _generic_or_none(value))
+        reason = f"value has no XDR-JSON form ({_describe(exc)})"
+        generic = tuple(_generic_scval_or_none(t) for t in topics)
+        return UnknownEvent(reason, generic, _generic_scval_or_none(value))
+    return decode_json(topics_json, value_json)
 
 
 def generic_json(val: x.SCVal) -> Json:
@@ -131,20 +168,18 @@ def generic_json(val: x.SCVal) -> Json:
     other type ``{"type": name, "xdr": base64}``.
     """
     t = val.type
-    if t == _VEC:
+    if t == x.SCValType.SCV_VEC:
         return [generic_json(v) for v in (val.vec.sc_vec if val.vec else ())]
-    if t == _MAP:
-        pairs = [(generic_json(e.key), generic_json(e.val)) for e in _entries(val)]
-        if all(isinstance(k, str) for k, _ in pairs):
-            return {str(k): v for k, v in pairs}
-        return [[k, v] for k, v in pairs]
-    if t == _SYMBOL and val.sym is not None:
+    if t == x.SCValType.SCV_MAP:
+        entries = val.map.sc_map if val.map else ()
+        return _pairs_json([(generic_json(e.key), generic_json(e.val)) for e in entries])
+    if t == x.SCValType.SCV_SYMBOL and val.sym is not None:
         return bytes(val.sym.sc_symbol).decode("utf-8", "backslashreplace")
     native = scval.to_native(val)
     if native is None or isinstance(native, bool | str):
         return native
     if isinstance(native, int):
-        return native if t in (_U32, _VT.SCV_I32) else str(native)
+        return native if t in (x.SCValType.SCV_U32, x.SCValType.SCV_I32) else str(native)
     if isinstance(native, bytes):
         return {"bytes": native.hex()}
     if isinstance(native, Address):
@@ -152,26 +187,57 @@ def generic_json(val: x.SCVal) -> Json:
     return {"type": t.name, "xdr": val.to_xdr()}
 
 
+def _pairs_json(pairs: list[tuple[Json, Json]]) -> Json:
+    if all(isinstance(k, str) for k, _ in pairs):
+        return {str(k): v for k, v in pairs}
+    return [[k, v] for k, v in pairs]
+
+
+def _generic(val: ScJson) -> Json:
+    """:func:`generic_json` of an XDR-JSON value: the same result, without parsing XDR for the
+    usual types (the rest goes through ``SCVal.from_json_dict``)."""
+    if type(val) is dict and len(val) == 1:
+        ((kind, inner),) = val.items()
+        if kind in ("u32", "i32") and type(inner) is int:
+            return inner
+        if kind in _WIDE_INTS and type(inner) is str:
+            return str(int(inner))
+        if kind in ("bool", "address") and type(inner) is (bool if kind == "bool" else str):
+            return inner
+        if kind == "symbol" and type(inner) is str and "\\" not in inner:
+            return inner
+        if kind == "vec" and type(inner) is list:
+            return [_generic(v) for v in inner]
+        if kind == "map" and type(inner) is list:
+            return _pairs_json([(_generic(e["key"]), _generic(e["val"])) for e in inner])
+    elif val == "void":
+        return None
+    return generic_json(x.SCVal.from_json_dict(val))
+
+
+_WIDE_INTS = frozenset(("u64", "i64", "timepoint", "duration", "u128", "i128", "u256", "i256"))
+
+
 # --- routing ---
 
 
-def _route(topics: Sequence[x.SCVal], value: x.SCVal) -> DomainEvent:
+def _route(topics: Sequence[ScJson], value: ScJson) -> DomainEvent:
     if not topics:
         raise _Malformed("event has no topics")
     first = topics[0]
-    if first.type == _U64:
+    if _kind(first) == "u64":
         return _v2_stream(topics, value)
     name = _sym_of(first)
     if name is None:
         raise _Malformed(f"first topic is {_t(first)}, not U64 or Symbol")
-    second = topics[1].type if len(topics) == 2 else None
+    second = _kind(topics[1]) if len(topics) == 2 else None
     handler = _SYMBOL_ROUTES.get((name, second))
     if handler is not None:
         return handler(topics[1], value)
     return _contract_event(name, topics, value)
 
 
-def _v2_stream(topics: Sequence[x.SCVal], value: x.SCVal) -> DomainEvent:
+def _v2_stream(topics: Sequence[ScJson], value: ScJson) -> DomainEvent:
     action = _sym_of(topics[1]) if len(topics) == 2 else None
     if action is None:
         raise _Malformed("V2 stream event topics must be [U64 stream_id, Symbol action]")
@@ -181,232 +247,250 @@ def _v2_stream(topics: Sequence[x.SCVal], value: x.SCVal) -> DomainEvent:
         cls, spec = struct
         fields = _struct(value, spec, action)
         if fields["stream_id"] != stream_id:
-            raise _Malformed(f"{_s(action)}: stream_id {fields['stream_id']} != topic {stream_id}")
+            raise _Malformed(f"{action}: stream_id {fields['stream_id']} != topic {stream_id}")
         return cls(**fields)
     nebula = _NEBULA_STREAM_EVENTS.get(action)
     if nebula is None:
-        raise _Malformed(f"unknown V2 stream action {_s(action)!r}")
+        raise _Malformed(f"unknown V2 stream action {action!r}")
     data = _nebula(value, action)
-    if not data or data[0].type != _U64 or _u64(data[0]) != stream_id:
-        raise _Malformed(f"{_s(action)}: data[0] must be the topic's stream id {stream_id}")
-    if action == b"create_v2":
+    if not data or _kind(data[0]) != "u64" or _u64(data[0]) != stream_id:
+        raise _Malformed(f"{action}: data[0] must be the topic's stream id {stream_id}")
+    if action == "create_v2":
         return _create_v2(stream_id, data)
     cls_, readers = nebula
     if len(data) != len(readers) + 1:
-        raise _Malformed(f"{_s(action)}: expected {len(readers) + 1} data items, got {len(data)}")
+        raise _Malformed(f"{action}: expected {len(readers) + 1} data items, got {len(data)}")
     return cls_(stream_id, *_read_items(action, data, readers, 1))
 
 
-def _create_v2(stream_id: int, data: list[x.SCVal]) -> StreamCreated:
+def _create_v2(stream_id: int, data: list[ScJson]) -> StreamCreated:
     n = len(data)
     if n not in (9, 10):
         raise _Malformed(f"create_v2: expected 9 or 10 data items, got {n}")
     memo = None
-    if n == 10 and data[9].type != _VOID:
+    if n == 10 and data[9] != "void":
         try:
             memo = _symbol(data[9])
         except _Malformed as exc:
             raise _Malformed(f"create_v2: data[9] (memo) {exc}, nor Void") from None
     sender, receiver, token, amount, start, cliff, end, now = _read_items(
-        b"create_v2", data, _CREATE_V2_READERS, 1
+        "create_v2", data, _CREATE_V2_READERS, 1
     )
     return StreamCreated(
         stream_id, sender, receiver, token, amount, start, cliff, end, now, memo, n == 10
     )
 
 
-def _v2_contract_wide(cls: Callable[..., DomainEvent], action: bytes) -> _Handler:
+def _v2_contract_wide(cls: Callable[..., DomainEvent], action: str) -> _Handler:
     """Handler for ``[action, Address]`` NebulaEvents whose data[0] repeats the address."""
     readers = _CONTRACT_WIDE_READERS[action]
 
-    def handle(topic: x.SCVal, value: x.SCVal) -> DomainEvent:
+    def handle(topic: ScJson, value: ScJson) -> DomainEvent:
         data = _nebula(value, action)
         if len(data) != len(readers):
-            raise _Malformed(f"{_s(action)}: expected {len(readers)} data items, got {len(data)}")
+            raise _Malformed(f"{action}: expected {len(readers)} data items, got {len(data)}")
         fields = _read_items(action, data, readers, 0)
         if fields[0] != _addr(topic):
-            raise _Malformed(f"{_s(action)}: data[0] differs from the topic address")
+            raise _Malformed(f"{action}: data[0] differs from the topic address")
         return cls(*fields)
 
     return handle
 
 
-def _v1_create(topic: x.SCVal, value: x.SCVal) -> DomainEvent:
+def _v1_create(topic: ScJson, value: ScJson) -> DomainEvent:
     sender = _addr(topic)
-    entries = _symbol_map(value, b"V1 create")
-    if b"proposal_id" in entries and b"stream_id" not in entries:
-        fields = _struct(value, _V1_PROPOSAL, b"V1 create")
-        generic = {_s(k): generic_json(v) for k, v in entries.items()}
+    entries = _symbol_map(value, "V1 create")
+    if "proposal_id" in entries and "stream_id" not in entries:
+        fields = _struct(value, _V1_PROPOSAL, "V1 create")
+        generic = {k: _generic(v) for k, v in entries.items()}
         return V1ProposalCreated(fields["proposal_id"], sender, generic)
-    stream = _struct(value, _V1_CREATE, b"V1 create")
+    stream = _struct(value, _V1_CREATE, "V1 create")
     if stream["sender"] != sender:
         raise _Malformed("V1 create: payload sender differs from the topic sender")
     return V1StreamCreated(**stream)
 
 
-def _v1_stream(cls: Callable[..., DomainEvent], spec: _StructSpec, name: bytes) -> _Handler:
-    what = b"V1 " + name
+def _v1_stream(cls: Callable[..., DomainEvent], spec: _StructSpec, name: str) -> _Handler:
+    what = "V1 " + name
 
-    def handle(topic: x.SCVal, value: x.SCVal) -> DomainEvent:
+    def handle(topic: ScJson, value: ScJson) -> DomainEvent:
         fields = _struct(value, spec, what)
         if fields["stream_id"] != _u64(topic):
-            raise _Malformed(f"{_s(what)}: payload stream_id differs from the topic id")
+            raise _Malformed(f"{what}: payload stream_id differs from the topic id")
         return cls(**fields)
 
     return handle
 
 
-def _contract_event(action: bytes, topics: Sequence[x.SCVal], value: x.SCVal) -> DomainEvent:
+def _contract_event(action: str, topics: Sequence[ScJson], value: ScJson) -> DomainEvent:
     if not _looks_nebula(value):
-        raise _Malformed(f"unrecognised event with topic {_s(action)!r}")
+        raise _Malformed(f"unrecognised event with topic {action!r}")
     data = _nebula(value, action)
-    timestamp = _u64(_symbol_map(value, action)[b"timestamp"])
+    timestamp = _u64(_symbol_map(value, action)["timestamp"])
     return ContractEvent(
-        _s(action), _generic_all(topics), tuple(generic_json(d) for d in data), timestamp
+        action, tuple(_generic(t) for t in topics), tuple(_generic(d) for d in data), timestamp
     )
 
 
 # --- payload shapes ---
 
 
-def _nebula(value: x.SCVal, action: bytes) -> list[x.SCVal]:
+def _nebula(value: ScJson, action: str) -> list[ScJson]:
     """Validate a NebulaEvent map against ``action`` and return its ``data`` items."""
     m = _symbol_map(value, action)
-    missing = [_s(k) for k in _NEBULA_KEYS if k not in m]
+    missing = [k for k in _NEBULA_KEYS if k not in m]
     if missing:
-        raise _Malformed(f"{_s(action)}: NebulaEvent lacks {', '.join(missing)}")
-    version = m[b"version"]
-    if version.type != _U32 or _u32(version) != 2:
-        raise _Malformed(f"{_s(action)}: NebulaEvent version {generic_json(version)!r} is not 2")
-    if _sym_of(m[b"action"]) != action:
-        found = generic_json(m[b"action"])
-        raise _Malformed(f"{_s(action)}: payload action {found!r} differs from the topic")
+        raise _Malformed(f"{action}: NebulaEvent lacks {', '.join(missing)}")
+    version = m["version"]
+    if _kind(version) != "u32" or _u32(version) != 2:
+        raise _Malformed(f"{action}: NebulaEvent version {_generic(version)!r} is not 2")
+    if _sym_of(m["action"]) != action:
+        found = _generic(m["action"])
+        raise _Malformed(f"{action}: payload action {found!r} differs from the topic")
     try:
-        _u64(m[b"timestamp"])
+        _u64(m["timestamp"])
     except _Malformed as exc:
-        raise _Malformed(f"{_s(action)}: timestamp {exc}") from None
-    data = m[b"data"]
-    if data.type != _VEC or data.vec is None:
-        raise _Malformed(f"{_s(action)}: NebulaEvent data is {_t(data)}, not a Vec")
-    return list(data.vec.sc_vec)
+        raise _Malformed(f"{action}: timestamp {exc}") from None
+    data = m["data"]
+    items = data.get("vec") if type(data) is dict else None
+    if type(items) is not list:
+        raise _Malformed(f"{action}: NebulaEvent data is {_t(data)}, not a Vec")
+    return items
 
 
-def _looks_nebula(value: x.SCVal) -> bool:
-    keys = {_sym_of(e.key) for e in _entries(value)}
-    return value.type == _MAP and keys.issuperset(_NEBULA_KEYS)
+def _looks_nebula(value: ScJson) -> bool:
+    entries = _entries(value)
+    keys = {_sym_of(e.get("key")) if type(e) is dict else None for e in entries}
+    return _kind(value) == "map" and keys.issuperset(_NEBULA_KEYS)
 
 
-def _entries(value: x.SCVal) -> list[x.SCMapEntry]:
-    return list(value.map.sc_map) if value.type == _MAP and value.map is not None else []
+def _entries(value: ScJson) -> list[Any]:
+    entries = value.get("map") if type(value) is dict else None
+    return entries if type(entries) is list else []
 
 
-def _symbol_map(value: x.SCVal, what: bytes) -> dict[bytes, x.SCVal]:
-    """Map entries keyed by symbol bytes. Extra keys are kept (callers ignore them)."""
-    if value.type != _MAP or value.map is None:
-        raise _Malformed(f"{_s(what)}: payload is {_t(value)}, not a Map")
-    out: dict[bytes, x.SCVal] = {}
-    for entry in value.map.sc_map:
-        key = _sym_of(entry.key)
+def _symbol_map(value: ScJson, what: str) -> dict[str, ScJson]:
+    """Map entries keyed by symbol. Extra keys are kept (callers ignore them)."""
+    entries = value.get("map") if type(value) is dict else None
+    if type(entries) is not list:
+        raise _Malformed(f"{what}: payload is {_t(value)}, not a Map")
+    out: dict[str, ScJson] = {}
+    for entry in entries:
+        key = _sym_of(entry["key"])
         if key is None:
-            raise _Malformed(f"{_s(what)}: map key is {_t(entry.key)}, not a Symbol")
-        out[key] = entry.val
+            raise _Malformed(f"{what}: map key is {_t(entry['key'])}, not a Symbol")
+        out[key] = entry["val"]
     return out
 
 
-def _struct(value: x.SCVal, spec: _StructSpec, what: bytes) -> dict[str, Any]:
+def _struct(value: ScJson, spec: _StructSpec, what: str) -> dict[str, Any]:
     m = _symbol_map(value, what)
     out: dict[str, Any] = {}
-    for name, key, reader in spec:
-        item = m.get(key)
+    for name, reader in spec:
+        item = m.get(name)
         if item is None:
-            raise _Malformed(f"{_s(what)}: payload lacks {name!r}")
+            raise _Malformed(f"{what}: payload lacks {name!r}")
         try:
             out[name] = reader(item)
         except _Malformed as exc:
-            raise _Malformed(f"{_s(what)}: {name} {exc}") from None
+            raise _Malformed(f"{what}: {name} {exc}") from None
     return out
 
 
-def _read_items(action: bytes, data: list[x.SCVal], readers: _Readers, start: int) -> list[Any]:
+def _read_items(action: str, data: list[ScJson], readers: _Readers, start: int) -> list[Any]:
     out: list[Any] = []
     for i, reader in enumerate(readers, start):
         try:
             out.append(reader(data[i]))
         except _Malformed as exc:
-            raise _Malformed(f"{_s(action)}: data[{i}] {exc}") from None
+            raise _Malformed(f"{action}: data[{i}] {exc}") from None
     return out
 
 
-# --- typed readers: SCVal -> python value, raising _Malformed("must be ...") ---
+# --- typed readers: XDR-JSON -> python value, raising _Malformed("must be ...") ---
 
 
-def _sym_of(val: x.SCVal) -> bytes | None:
-    """The symbol's bytes, or None when ``val`` is not a Symbol."""
-    sym = val.sym if val.type == _SYMBOL else None
-    return None if sym is None else bytes(sym.sc_symbol)
+def _kind(val: ScJson) -> str | None:
+    """The SCVal type's XDR-JSON name (``"u64"``, ``"void"``), or None if ``val`` is not one."""
+    if type(val) is dict:
+        return next(iter(val)) if len(val) == 1 else None
+    return val if type(val) is str else None
 
 
-def _u32(val: x.SCVal) -> int:
-    if val.type != _U32 or val.u32 is None:
+def _sym_of(val: ScJson) -> str | None:
+    """The symbol, or None when ``val`` is not a Symbol."""
+    sym = val.get("symbol") if type(val) is dict else None
+    return sym if type(sym) is str else None
+
+
+def _u32(val: ScJson) -> int:
+    n = val.get("u32") if type(val) is dict else None
+    if type(n) is not int or not 0 <= n < 2**32:
         raise _Malformed(f"must be SCV_U32, not {_t(val)}")
-    return int(val.u32.uint32)
+    return n
 
 
-def _u64(val: x.SCVal) -> int:
-    if val.type != _U64 or val.u64 is None:
+def _u64(val: ScJson) -> int:
+    text = val.get("u64") if type(val) is dict else None
+    if type(text) is not str or not text.isdigit() or int(text) > _U64_MAX:
         raise _Malformed(f"must be SCV_U64, not {_t(val)}")
-    return int(val.u64.uint64)
+    return int(text)
 
 
-def _i128(val: x.SCVal) -> int:
-    parts = val.i128 if val.type == _I128 else None
-    if parts is None:
+def _i128(val: ScJson) -> int:
+    parts = val.get("i128") if type(val) is dict else None
+    n: int | None = None
+    if type(parts) is str and parts.lstrip("-").isdigit():
+        n = int(parts)
+    elif type(parts) is dict and {"hi", "lo"} == parts.keys():  # older XDR-JSON: the two halves
+        n = (int(parts["hi"]) << 64) + int(parts["lo"])
+    if n is None or not _I128_MIN <= n <= _I128_MAX:
         raise _Malformed(f"must be SCV_I128, not {_t(val)}")
-    return int((parts.hi.int64 << 64) + parts.lo.uint64)
+    return n
 
 
-def _addr(val: x.SCVal) -> str:
-    addr = val.address if val.type == _ADDRESS else None
-    if addr is None:
+def _addr(val: ScJson) -> str:
+    text = val.get("address") if type(val) is dict else None
+    if type(text) is not str:
         raise _Malformed(f"must be SCV_ADDRESS, not {_t(val)}")
-    if addr.type == _ACCOUNT and addr.account_id is not None:
-        key = addr.account_id.account_id.ed25519
-        if key is not None:
-            return _account_strkey(bytes(key.uint256))
-    if addr.type == _CONTRACT and addr.contract_id is not None:
-        return _contract_strkey(bytes(addr.contract_id.contract_id.hash))
-    return str(Address.from_xdr_sc_address(addr).address)
+    return _strkey(text)
 
 
-def _opt_addr(val: x.SCVal) -> str | None:
-    return None if val.type == _VOID else _addr(val)
+def _opt_addr(val: ScJson) -> str | None:
+    return None if val == "void" else _addr(val)
 
 
-def _symbol(val: x.SCVal) -> str:
-    raw = _sym_of(val)
-    if raw is None:
+def _symbol(val: ScJson) -> str:
+    sym = _sym_of(val)
+    if sym is None:
         raise _Malformed(f"must be SCV_SYMBOL, not {_t(val)}")
+    if not sym.isascii() or "\\" in sym:  # XDR-JSON escapes bytes outside printable ASCII
+        raise _Malformed("must be an ASCII Symbol")
+    return sym
+
+
+def _json_of(val: x.SCVal) -> ScJson:
+    return val.to_json_dict()  # type: ignore[no-untyped-call]
+
+
+# Addresses repeat across events: check each StrKey (checksum included) once.
+@functools.lru_cache(maxsize=8192)
+def _strkey(text: str) -> str:
     try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise _Malformed("must be an ASCII Symbol") from None
+        return str(Address(text).address)
+    except Exception:
+        raise _Malformed(f"must be a StrKey address, not {text[:60]!r}") from None
 
 
-# Addresses repeat across events, and StrKey encoding (base32 + CRC16 in Python) is not free.
+# Topic values repeat (action symbols, admin/sender addresses); callers never mutate them.
 @functools.lru_cache(maxsize=8192)
-def _account_strkey(raw: bytes) -> str:
-    return str(StrKey.encode_ed25519_public_key(raw))
+def _topic_from_text(text: str) -> ScJson:
+    return jsontext.loads(text)
 
 
 @functools.lru_cache(maxsize=8192)
-def _contract_strkey(raw: bytes) -> str:
-    return str(StrKey.encode_contract(raw))
-
-
-# Topic values repeat (action symbols, admin/sender addresses); the decoded SCVal is never mutated.
-@functools.lru_cache(maxsize=8192)
-def _parse_topic(b64: str) -> x.SCVal:
-    return x.SCVal.from_xdr(b64)
+def _topic_json(b64: str) -> ScJson:
+    return _json_of(x.SCVal.from_xdr(b64))
 
 
 # --- unknown-event helpers ---
@@ -424,15 +508,18 @@ def _generic_b64(b64: str) -> Json:
         return None
 
 
-def _generic_or_none(val: x.SCVal) -> Json:
+def _generic_or_none(val: ScJson) -> Json:
     try:
-        return generic_json(val)
+        return _generic(val)
     except Exception:
         return None
 
 
-def _generic_all(topics: Sequence[x.SCVal]) -> tuple[Json, ...]:
-    return tuple(_generic_or_none(t) for t in topics)
+def _generic_scval_or_none(val: x.SCVal) -> Json:
+    try:
+        return generic_json(val)
+    except Exception:
+        return None
 
 
 def _describe(exc: BaseException) -> str:
@@ -440,47 +527,44 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _s(raw: str | bytes) -> str:
-    return raw if isinstance(raw, str) else raw.decode("utf-8", "backslashreplace")
-
-
-def _t(val: x.SCVal) -> str:
-    return str(val.type.name)
+def _t(val: ScJson) -> str:
+    kind = _kind(val)
+    return "SCV_" + kind.upper() if kind else "not an SCVal"
 
 
 # --- tables ---
 
-_Reader = Callable[[x.SCVal], Any]
+_Reader = Callable[[ScJson], Any]
 _Readers = tuple[_Reader, ...]
-_StructSpec = tuple[tuple[str, bytes, _Reader], ...]
-_Handler = Callable[[x.SCVal, x.SCVal], DomainEvent]
+_StructSpec = tuple[tuple[str, _Reader], ...]
+_Handler = Callable[[ScJson, ScJson], DomainEvent]
 
 
 def _spec(*fields: tuple[str, _Reader]) -> _StructSpec:
-    return tuple((name, name.encode(), reader) for name, reader in fields)
+    return fields
 
 
 # create_v2 items 1-8; the optional memo (item 9) is read in _create_v2.
 _CREATE_V2_READERS: _Readers = (_addr, _addr, _addr, _i128, _u64, _u64, _u64, _u64)
 
 # Readers for data[1:] (data[0] is the stream id, checked against the topic), in dataclass order.
-_NEBULA_STREAM_EVENTS: dict[bytes, tuple[Callable[..., DomainEvent], _Readers]] = {
-    b"create_v2": (StreamCreated, _CREATE_V2_READERS),
-    b"claim": (Withdrawn, (_addr, _i128, _i128, _u64)),
-    b"meta_wdrw": (MetaWithdrawn, (_addr, _i128, _i128, _u64)),
-    b"cancel": (Canceled, (_addr, _i128, _i128, _u64)),
-    b"archived": (Archived, (_i128, _i128, _addr, _u64)),
-    b"benefic": (BeneficiaryTransferred, (_addr, _addr, _u64)),
-    b"top_up": (ToppedUp, (_addr, _i128, _i128, _u64, _u64)),
-    b"refill": (Refilled, (_addr, _i128, _u64, _u64, _u64)),
-    b"migrated": (Migrated, (_u64, _addr, _i128, _u64)),
-    b"bridge_in": (BridgedIn, (_addr, _addr, _i128, _u64, _u64)),
-    b"split_exec": (SplitExecuted, (_addr, _addr, _i128, _symbol, _u64)),
-    b"rate_accept": (RateAccepted, (_addr, _i128, _u64, _i128, _u64)),
+_NEBULA_STREAM_EVENTS: dict[str, tuple[Callable[..., DomainEvent], _Readers]] = {
+    "create_v2": (StreamCreated, _CREATE_V2_READERS),
+    "claim": (Withdrawn, (_addr, _i128, _i128, _u64)),
+    "meta_wdrw": (MetaWithdrawn, (_addr, _i128, _i128, _u64)),
+    "cancel": (Canceled, (_addr, _i128, _i128, _u64)),
+    "archived": (Archived, (_i128, _i128, _addr, _u64)),
+    "benefic": (BeneficiaryTransferred, (_addr, _addr, _u64)),
+    "top_up": (ToppedUp, (_addr, _i128, _i128, _u64, _u64)),
+    "refill": (Refilled, (_addr, _i128, _u64, _u64, _u64)),
+    "migrated": (Migrated, (_u64, _addr, _i128, _u64)),
+    "bridge_in": (BridgedIn, (_addr, _addr, _i128, _u64, _u64)),
+    "split_exec": (SplitExecuted, (_addr, _addr, _i128, _symbol, _u64)),
+    "rate_accept": (RateAccepted, (_addr, _i128, _u64, _i128, _u64)),
 }
 
-_STRUCT_EVENTS: dict[bytes, tuple[Callable[..., DomainEvent], _StructSpec]] = {
-    b"dust": (
+_STRUCT_EVENTS: dict[str, tuple[Callable[..., DomainEvent], _StructSpec]] = {
+    "dust": (
         Dust,
         _spec(
             ("stream_id", _u64),
@@ -493,7 +577,7 @@ _STRUCT_EVENTS: dict[bytes, tuple[Callable[..., DomainEvent], _StructSpec]] = {
             ("timestamp", _u64),
         ),
     ),
-    b"split": (
+    "split": (
         SplitConfigured,
         _spec(
             ("stream_id", _u64),
@@ -505,10 +589,10 @@ _STRUCT_EVENTS: dict[bytes, tuple[Callable[..., DomainEvent], _StructSpec]] = {
     ),
 }
 
-_CONTRACT_WIDE_READERS: dict[bytes, _Readers] = {
-    b"pause": (_addr, _u64),
-    b"unpause": (_addr, _u64),
-    b"btch_crt": (_addr, _u32, _i128, _u64),
+_CONTRACT_WIDE_READERS: dict[str, _Readers] = {
+    "pause": (_addr, _u64),
+    "unpause": (_addr, _u64),
+    "btch_crt": (_addr, _u32, _i128, _u64),
 }
 
 _V1_CREATE = _spec(
@@ -536,12 +620,12 @@ _V1_RESUME = _spec(
 )
 
 # (first topic symbol, second topic type) -> handler(second topic, value)
-_SYMBOL_ROUTES: dict[tuple[bytes, x.SCValType | None], _Handler] = {
-    (b"pause", _ADDRESS): _v2_contract_wide(ContractPaused, b"pause"),
-    (b"unpause", _ADDRESS): _v2_contract_wide(ContractUnpaused, b"unpause"),
-    (b"btch_crt", _ADDRESS): _v2_contract_wide(BatchCreated, b"btch_crt"),
-    (b"create", _ADDRESS): _v1_create,
-    (b"topup", _U64): _v1_stream(V1ToppedUp, _V1_TOPUP, b"topup"),
-    (b"pause", _U64): _v1_stream(V1Paused, _V1_PAUSE, b"pause"),
-    (b"resume", _U64): _v1_stream(V1Resumed, _V1_RESUME, b"resume"),
+_SYMBOL_ROUTES: dict[tuple[str, str | None], _Handler] = {
+    ("pause", "address"): _v2_contract_wide(ContractPaused, "pause"),
+    ("unpause", "address"): _v2_contract_wide(ContractUnpaused, "unpause"),
+    ("btch_crt", "address"): _v2_contract_wide(BatchCreated, "btch_crt"),
+    ("create", "address"): _v1_create,
+    ("topup", "u64"): _v1_stream(V1ToppedUp, _V1_TOPUP, "topup"),
+    ("pause", "u64"): _v1_stream(V1Paused, _V1_PAUSE, "pause"),
+    ("resume", "u64"): _v1_stream(V1Resumed, _V1_RESUME, "resume"),
 }

@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import httpx
 from stellar_sdk import StrKey
 
+from stellarstream import jsontext
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
@@ -35,6 +36,9 @@ from stellarstream.errors import (
     SourceError,
     SourceUnavailable,
 )
+
+XdrFormat = Literal["base64", "json"]
+"""How ``getEvents`` serialises topics and values: base64 XDR or XDR-JSON (SEP-51)."""
 
 T = TypeVar("T")
 
@@ -254,6 +258,7 @@ class RpcClient:
         end_ledger_exclusive: int | None = None,
         cursor: str | None = None,
         limit: int = 1000,
+        xdr_format: XdrFormat = "base64",
     ) -> EventsPage:
         """One ``getEvents`` page of the contract events of ``contract_ids``.
 
@@ -261,6 +266,8 @@ class RpcClient:
         (EXCLUSIVE, like the RPC's ``endLedger``), or a ``cursor`` (events strictly after it; a
         node rejects a cursor together with a ledger range). Events of other contracts (CAP-67
         fee events of the native asset contract) and non-``contract`` events are dropped.
+        ``xdr_format="json"`` asks for topics and value in XDR-JSON (``topicJson``/``valueJson``),
+        which decode about ten times faster than base64 XDR.
         """
         ids = _check_contract_ids(contract_ids)
         if not 1 <= limit <= MAX_LIMIT:
@@ -272,6 +279,10 @@ class RpcClient:
             ],
             "pagination": {"limit": limit},
         }
+        if xdr_format not in ("base64", "json"):
+            raise ValueError(f"xdr_format must be 'base64' or 'json', got {xdr_format!r}")
+        if xdr_format == "json":
+            params["xdrFormat"] = "json"
         if cursor is not None:
             if start_ledger is not None or end_ledger_exclusive is not None:
                 raise ValueError("give either a cursor or a ledger range, not both")
@@ -288,7 +299,7 @@ class RpcClient:
                     raise ValueError("end_ledger_exclusive must be greater than start_ledger")
                 params["endLedger"] = end_ledger_exclusive
         wanted = frozenset(ids)
-        return self._call("getEvents", params, lambda result: _parse_events_page(result, wanted))
+        return self._call("getEvents", params, lambda result: parse_events_page(result, wanted))
 
     def get_health(self) -> Health:
         return self._call("getHealth", None, _parse_health)
@@ -343,7 +354,7 @@ class RpcClient:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise _Retry(f"HTTP {status} {response.reason_phrase}", retry_after=retry_after)
         try:
-            body = response.json()
+            body = jsontext.loads(response.content)
         except ValueError as exc:
             if status != 200:
                 raise RpcError(
@@ -418,11 +429,14 @@ class RpcSource:
 
     name = "rpc"
 
-    def __init__(self, client: RpcClient, *, limit: int = MAX_LIMIT) -> None:
+    def __init__(
+        self, client: RpcClient, *, limit: int = MAX_LIMIT, xdr_format: XdrFormat = "json"
+    ) -> None:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be within 1..{MAX_LIMIT}, got {limit}")
         self.client = client
         self.limit = limit
+        self.xdr_format = xdr_format
 
     def batches(
         self,
@@ -476,12 +490,18 @@ class RpcSource:
         self, contract_ids: list[str], start: int, end: int | None, position: str | None
     ) -> EventsPage:
         if position is not None:
-            return self.client.get_events(contract_ids, cursor=position, limit=self.limit)
+            return self.client.get_events(
+                contract_ids, cursor=position, limit=self.limit, xdr_format=self.xdr_format
+            )
         window_end = start + MAX_LEDGERS_PER_REQUEST
         if end is not None:
             window_end = min(window_end, end + 1)
         return self.client.get_events(
-            contract_ids, start_ledger=start, end_ledger_exclusive=window_end, limit=self.limit
+            contract_ids,
+            start_ledger=start,
+            end_ledger_exclusive=window_end,
+            limit=self.limit,
+            xdr_format=self.xdr_format,
         )
 
 
@@ -540,7 +560,8 @@ def _opt_time(obj: Mapping[str, Any], key: str, field: str) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-def _parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
+def parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
+    """A ``getEvents`` result: the events of the ``wanted`` contracts, cursor and ledgers."""
     body = _object(result, "result")
     items = body.get("events")
     if not isinstance(items, list):
@@ -604,12 +625,29 @@ def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | No
     tx_hash = _str(event, "txHash", field)
     if not _TX_HASH.match(tx_hash):
         _malformed(f"{field}.txHash", f"not a 64-hex transaction hash: {tx_hash!r}")
-    topic = event.get("topic", [])
-    if not isinstance(topic, list) or not all(isinstance(t, str) and t for t in topic):
-        _malformed(f"{field}.topic", "not a list of base64 strings")
     successful = event.get("inSuccessfulContractCall", True)
     if not isinstance(successful, bool):
         _malformed(f"{field}.inSuccessfulContractCall", f"not a boolean: {successful!r}")
+    topic_xdr: tuple[str, ...] = ()
+    value_xdr = ""
+    topic_json: tuple[str, ...] | None = None
+    value_json: str | None = None
+    if "valueJson" in event:  # xdrFormat json; the decoder checks the values' shapes
+        # Kept as compact text: a tenth of the memory of the parsed values, and stored as is.
+        topics = _list(event, "topicJson", field)
+        value = event["valueJson"]
+        if not all(isinstance(t, dict | str) for t in topics):
+            _malformed(f"{field}.topicJson", "not a list of XDR-JSON values")
+        if not isinstance(value, dict | str):
+            _malformed(f"{field}.valueJson", "not an XDR-JSON value")
+        topic_json = tuple(jsontext.dumps(t) for t in topics)
+        value_json = jsontext.dumps(value)
+    else:
+        topic = event.get("topic", [])
+        if not isinstance(topic, list) or not all(isinstance(t, str) and t for t in topic):
+            _malformed(f"{field}.topic", "not a list of base64 strings")
+        topic_xdr = tuple(topic)
+        value_xdr = _str(event, "value", field)
     return RawEvent(
         contract_id=contract_id,
         ledger=eid.ledger,
@@ -618,10 +656,19 @@ def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | No
         tx_index=eid.tx_index,
         op_index=eid.op_index,
         event_index=eid.event_index,
-        topic_xdr=tuple(topic),
-        value_xdr=_str(event, "value", field),
+        topic_xdr=topic_xdr,
+        value_xdr=value_xdr,
         in_successful_call=successful,
+        topic_json=topic_json,
+        value_json=value_json,
     )
+
+
+def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = body.get(key, [])  # an empty topic list is omitted
+    if not isinstance(value, list):
+        _malformed(f"{where}.{key}", "not a list")
+    return value
 
 
 def _parse_health(result: Any) -> Health:

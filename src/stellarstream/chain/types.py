@@ -13,6 +13,10 @@ class RawEvent:
     ``event_index`` is the event's position among *all* contract events of its transaction
     (0-based), so ``(tx_hash, event_index)`` is the same whichever source delivered it.
     ``tx_index`` is the 1-based apply order of the transaction in its ledger (the TOID's).
+
+    The topics and value come as base64 XDR (``topic_xdr``, ``value_xdr``) or, from an RPC node
+    asked for ``xdrFormat: "json"``, as compact XDR-JSON text (``topic_json``, ``value_json``;
+    SEP-51) with ``topic_xdr`` empty and ``value_xdr`` ``""``: one form or the other.
     """
 
     contract_id: str
@@ -25,6 +29,8 @@ class RawEvent:
     topic_xdr: tuple[str, ...]
     value_xdr: str
     in_successful_call: bool = True
+    topic_json: tuple[str, ...] | None = None
+    value_json: str | None = None
 
     @property
     def order_key(self) -> tuple[int, int, int, int]:

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from stellarstream import jsontext
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -22,6 +24,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            json_serializer=jsontext.dumps,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,
         )
@@ -37,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # connections in 15 s at peak). Opened lazily; the cap per process is unchanged (40).
     kwargs.setdefault("pool_size", 40)
     kwargs.setdefault("max_overflow", 0)
-    return create_engine(url, **kwargs)
+    return create_engine(url, json_serializer=jsontext.dumps, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -105,8 +105,10 @@ class ContractEvent(Base):
     event_index: Mapped[int] = mapped_column(Integer)
     event_type: Mapped[str] = mapped_column(String(32))
     stream_id: Mapped[int | None] = mapped_column(BigInteger)
-    topic_xdr: Mapped[list[str]] = mapped_column(JSON)
-    value_xdr: Mapped[str] = mapped_column(Text)
+    # The form the source delivered: base64 XDR, or XDR-JSON {"topic": [...], "value": ...}
+    topic_xdr: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    value_xdr: Mapped[str | None] = mapped_column(Text)
+    raw_json: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     decoded: Mapped[Any] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16))
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)

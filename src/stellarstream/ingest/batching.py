@@ -1,15 +1,13 @@
 """Join a source's consecutive pages into larger batches (one database transaction each).
 
-Every batch rebuilds the streams it touches from all their stored events, so a stream whose
-events span many small batches is read and projected again for each of them: rebuilding cost
-60 us per event with 2,500-event batches, 51 us with 5,000, 38 us with 10,000. Small pages keep
-the memory of parsing a page small (a 10,000-event getEvents page briefly needs ~45 MB); joining
-them keeps transactions larger. Holding events costs memory too, hence 5,000 (measured on the
-benchmark: 2,500-event pages joined by 5,000 peak at ~140 MB, by 10,000 at ~155 MB).
+Small pages keep the memory of parsing a page small (a 1,000-event XDR-JSON getEvents page
+briefly needs ~7 MB parsed); joining them into fewer transactions saves each transaction's
+fixed work (stream lookups, upserts, commit). Holding events costs memory too, hence 2,500
+(bench/sync.py, 1,000-event pages: joined by 2,500 the sync peaks at ~144 MB and runs 7%
+slower than joined by 5,000, which peaks at ~150-165 MB, over the 150 MB budget).
 
 A batch is closed when it holds ``max_events``, when ``max_seconds`` have passed since its first
-page (a slow source still commits, and so resumes, regularly), or when the source ends.
-"""
+page (a slow source still commits, and so resumes, regularly), or when the source ends."""
 
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from stellarstream.chain.source import Batch
 
-MAX_EVENTS = 5_000
+MAX_EVENTS = 2_500
 MAX_SECONDS = 1.0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,15 +12,21 @@ from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import Stream
 from stellarstream.ingest import checkpoint
-from stellarstream.ingest.decoding import DecodedBatch
 from stellarstream.ingest.project import Located, project
-from stellarstream.ingest.store import StreamKey, insert_events, stream_events
+from stellarstream.ingest.store import (
+    StreamKey,
+    event_counts,
+    insert_events,
+    stream_events,
+    stream_rows,
+)
 from stellarstream.invoices.completion import complete_invoices
 from stellarstream.webhooks.outbox import enqueue_stream_events
 
@@ -50,23 +55,15 @@ def ingest_batch(
     now: datetime,
     fee_bps: int = 0,
     checkpoint_source: str | None = None,
-    decoded: DecodedBatch | None = None,
 ) -> Ingested:
     """Store ``batch`` and everything derived from it; the caller commits once.
 
     ``checkpoint_source``: advance that checkpoint to ``batch.covered_to`` in the same
-    transaction (None for callers that track coverage themselves). ``decoded``: the batch's
-    events already decoded (a :class:`~stellarstream.ingest.decoding.Decoder`), else decoded here.
+    transaction (None for callers that track coverage themselves).
     """
     wanted = set(contract_ids)
-    texts: list[str] | None = None
-    if decoded is None:
-        pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
-    else:
-        keep = [i for i, raw in enumerate(batch.events) if raw.contract_id in wanted]
-        pairs = [(batch.events[i], decoded.events[i]) for i in keep]
-        texts = [decoded.decoded_json[i] for i in keep]
-    stored = insert_events(session, pairs, source=batch.source, now=now, decoded_json=texts)
+    pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
+    stored = insert_events(session, pairs, source=batch.source, now=now)
     touched = stored.touched
     rebuild_streams(session, touched, known=stored.new)
     created = [(raw, e) for raw, e in stored.new if isinstance(e, ev.StreamCreated)]
@@ -98,24 +95,55 @@ def rebuild_streams(
     keys: set[StreamKey],
     known: Iterable[tuple[RawEvent, ev.DomainEvent]] = (),
 ) -> None:
-    """Recompute each stream in ``keys`` from all its stored events (upsert or delete).
+    """Bring the ``streams`` row of each stream in ``keys`` up to date (upsert or delete).
 
-    ``known``: stored events already decoded in memory (the batch just inserted); their stored
-    JSON is not parsed again. Most events of a sync's touched streams are in its batch.
+    ``known``: the events just stored (the batch), decoded. A stream whose new events all come
+    after its row's last event (a later ledger than ``updated_ledger``) is folded on from its
+    row; one with no row whose stored events are exactly the new ones is projected from them.
+    Those are the usual cases (a sync in chain order, the live tip); anything else (a backfill
+    below a stream's newest event, events that arrived before their stream's creation) is
+    recomputed from all its stored events. Both give the same row (``project`` is a fold).
     """
     if not keys:
         return
-    in_memory = {(raw.tx_hash, raw.event_index): event for raw, event in known}
+    new: dict[StreamKey, list[Located]] = {}
+    in_memory: dict[tuple[str, int], ev.DomainEvent] = {}
+    for raw, event in known:
+        in_memory[(raw.tx_hash, raw.event_index)] = event
+        stream_id = ev.stream_id_of(event)
+        if stream_id is not None:
+            new.setdefault((raw.contract_id, stream_id), []).append(
+                Located(event, raw.ledger, raw.tx_index, raw.op_index, raw.event_index, raw.tx_hash)
+            )
     ordered = sorted(keys)
     # A few hundred streams at a time: their events, states and rows are all the memory needed.
     for start in range(0, len(ordered), REBUILD_CHUNK):
-        grouped = stream_events(session, set(ordered[start : start + REBUILD_CHUNK]))
+        chunk = set(ordered[start : start + REBUILD_CHUNK])
+        current = stream_rows(session, chunk)
+        counts = event_counts(session, chunk - current.keys())
         rows: list[dict[str, Any]] = []
+        full: set[StreamKey] = set()
+        for key in sorted(chunk):
+            located = new.get(key, [])
+            row = current.get(key)
+            if (
+                row is not None
+                and located
+                and min(e.ledger for e in located) > row["updated_ledger"]
+            ):
+                rows.append(typing.cast(dict[str, Any], project(*key, located, state=row)))
+            elif row is None and located and counts[key] == len(located):
+                state = project(*key, located)
+                if state is not None:
+                    rows.append(state)
+            else:
+                full.add(key)
         gone: list[StreamKey] = []
-        for (contract_id, stream_id), stored in grouped.items():
-            located = [
+        for (contract_id, stream_id), stored in stream_events(session, full).items():
+            everything = [
                 Located(
-                    in_memory.get((tx_hash, event_index)) or ev.from_json(json.loads(decoded_json)),
+                    in_memory.get((tx_hash, event_index))
+                    or ev.from_json(jsontext.loads(decoded_json)),
                     ledger,
                     tx_index,
                     op_index,
@@ -124,7 +152,7 @@ def rebuild_streams(
                 )
                 for ledger, tx_index, op_index, event_index, tx_hash, decoded_json in stored
             ]
-            state = project(contract_id, stream_id, located)
+            state = project(contract_id, stream_id, everything)
             if state is None:
                 gone.append((contract_id, stream_id))
             else:

@@ -1,9 +1,10 @@
 """Stream state as a pure function of its events in chain order.
 
 :func:`project` folds a stream's events, sorted by ``(ledger, tx_index, op_index, event_index)``,
-into the values of one ``streams`` row. It never looks at arrival order or at any previous
-projection, so a backfill that lands after live events, a replay or a shuffle all give the same
-row. Without a creation event there is no stream yet (``None``): the row appears once its
+into the values of one ``streams`` row. It never looks at arrival order, so a backfill that
+lands after live events, a replay or a shuffle all give the same row. The row is the fold's
+whole state: events that come after all of a row's events can be folded on from it (``state``).
+Without a creation event there is no stream yet (``None``): the row appears once its
 ``create_v2``/V1 ``create`` is stored.
 
 What events cannot prove is left alone: V1 ``withdraw`` and ``cancel`` emit no event, so V1
@@ -35,9 +36,19 @@ class Located:
         return (self.ledger, self.tx_index, self.op_index, self.event_index)
 
 
-def project(contract_id: str, stream_id: int, located: list[Located]) -> dict[str, Any] | None:
-    """The ``streams`` row for one stream, or ``None`` if its creation is not stored (yet)."""
-    row: dict[str, Any] | None = None
+def project(
+    contract_id: str,
+    stream_id: int,
+    located: list[Located],
+    state: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The ``streams`` row for one stream, or ``None`` if its creation is not stored (yet).
+
+    ``state``: the row projected from the stream's earlier events, when every event in
+    ``located`` comes after all of them: folding on from it gives the same row as projecting
+    all the events (the row is the whole state of the fold). The caller checks the order.
+    """
+    row: dict[str, Any] | None = None if state is None else dict(state)
     # tx_hash only breaks ties that a real chain never has (same ledger and tx index).
     for item in sorted(located, key=lambda loc: (*loc.order_key, loc.tx_hash)):
         event = item.event

@@ -66,7 +66,9 @@ def run_indexer(settings: Settings) -> int:
     try:
         indexer = Indexer(
             sessions=make_sessionmaker(engine),
-            source=RpcSource(client, limit=settings.rpc_page_limit),
+            source=RpcSource(
+                client, limit=settings.rpc_page_limit, xdr_format=settings.rpc_xdr_format
+            ),
             contract_ids=settings.contract_ids,
             latest_ledger=lambda: client.get_latest_ledger().sequence,
             clock=utc_now,

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Dialect, Table, Text, bindparam, cast, select, text
+from sqlalchemy import JSON, Dialect, Table, Text, bindparam, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.models import ContractEvent
+from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.db.types import UTCDateTime
 
 StreamKey = tuple[str, int]  # (contract_id, stream_id)
@@ -52,8 +52,8 @@ class _Processed(TypeDecorator[Any]):
     """A column bound with values that already went through its type's bind processor.
 
     Rendering (and PostgreSQL's bind casts) stay the column type's; only the per-row Python
-    processing is skipped, because the caller did it once per distinct value (datetimes) or in
-    a decode worker (JSON text).
+    processing is skipped, because the caller did it once per distinct value (datetimes) or
+    made the JSON text itself.
     """
 
     cache_ok = True
@@ -80,11 +80,11 @@ def insert_events(
     *,
     source: str,
     now: datetime,
-    decoded_json: Sequence[str] | None = None,
 ) -> Stored:
     """Insert the events that are not stored yet; report which were new.
 
-    ``decoded_json``: ``json.dumps(to_json(event))`` of each pair's event, when already made.
+    Each keeps its topics and value in the form its source delivered: base64 XDR
+    (``topic_xdr``, ``value_xdr``) or XDR-JSON (``raw_json``).
     """
     result = Stored()
     if not pairs:
@@ -99,6 +99,7 @@ def insert_events(
         .values(
             ledger_closed_at=bindparam("closed_at", type_=_ProcessedDateTime()),
             topic_xdr=bindparam("topic_json", type_=_ProcessedJSON()),
+            raw_json=bindparam("raw", type_=_ProcessedJSON()),
             decoded=bindparam("decoded_json", type_=_ProcessedJSON()),
             ingested_at=bindparam("ingested", type_=_ProcessedDateTime()),
         )
@@ -117,12 +118,9 @@ def insert_events(
     inserted: set[tuple[str, int]] = set()
     for start in range(0, len(pairs), INSERT_CHUNK):
         chunk = pairs[start : start + INSERT_CHUNK]
-        if decoded_json is not None:
-            texts: Sequence[str] = decoded_json[start : start + INSERT_CHUNK]
-        else:
-            texts = [json.dumps(ev.to_json(event)) for _, event in chunk]
         rows: list[dict[str, Any]] = []
-        for (raw, event), decoded_text in zip(chunk, texts, strict=True):
+        for raw, event in chunk:
+            as_json = raw.value_json is not None
             closed_at = times.get(raw.ledger_closed_at)
             if closed_at is None:
                 closed_at = times[raw.ledger_closed_at] = process_time(raw.ledger_closed_at)
@@ -137,9 +135,10 @@ def insert_events(
                     "event_index": raw.event_index,
                     "event_type": event.kind,
                     "stream_id": ev.stream_id_of(event),
-                    "topic_json": _json_strings(raw.topic_xdr),
-                    "value_xdr": raw.value_xdr,
-                    "decoded_json": decoded_text,
+                    "topic_json": None if as_json else _json_strings(raw.topic_xdr),
+                    "value_xdr": None if as_json else raw.value_xdr,
+                    "raw": _raw_json(raw) if as_json else None,
+                    "decoded_json": jsontext.dumps(ev.to_json(event)),
                     "source": source,
                     "ingested": ingested,
                 }
@@ -159,14 +158,19 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _raw_json(raw: RawEvent) -> str:
+    # Built from the texts the source kept: {"topic":[...],"value":...}
+    return '{"topic":[' + ",".join(raw.topic_json or ()) + '],"value":' + str(raw.value_json) + "}"
+
+
 _BASE64 = re.compile(r"[A-Za-z0-9+/=]*").fullmatch
 
 
 def _json_strings(values: tuple[str, ...]) -> str:
-    """``json.dumps(list(values))``, built directly when no value needs escaping (base64)."""
+    """``jsontext.dumps(list(values))``, built directly when no value needs escaping (base64)."""
     if all(map(_BASE64, values)):
-        return "[" + ", ".join(f'"{value}"' for value in values) + "]"
-    return json.dumps(list(values))
+        return "[" + ",".join(f'"{value}"' for value in values) + "]"
+    return jsontext.dumps(list(values))
 
 
 class StoredEvent(NamedTuple):
@@ -206,26 +210,53 @@ def stream_events(session: Session, keys: set[StreamKey]) -> dict[StreamKey, lis
     event decoded (the batch it just stored) skips parsing it again.
     """
     grouped: dict[StreamKey, list[StoredEvent]] = {key: [] for key in keys}
-    if not keys:
-        return grouped
     c = _EVENTS.c
+    columns = (c.ledger, c.tx_index, c.op_index, c.event_index, c.tx_hash, cast(c.decoded, Text))
+    for contract_id, stream_ids in _by_contract(keys):
+        query = select(c.stream_id, *columns).where(
+            c.contract_id == contract_id, c.stream_id.in_(stream_ids)
+        )
+        for stream_id, *rest in session.execute(query).all():
+            grouped[(contract_id, stream_id)].append(StoredEvent(*rest))
+    return grouped
+
+
+def event_counts(session: Session, keys: set[StreamKey]) -> dict[StreamKey, int]:
+    """How many events are stored for each stream in ``keys`` (an index-only count)."""
+    counts = dict.fromkeys(keys, 0)
+    c = _EVENTS.c
+    for contract_id, stream_ids in _by_contract(keys):
+        query = (
+            select(c.stream_id, func.count())
+            .where(c.contract_id == contract_id, c.stream_id.in_(stream_ids))
+            .group_by(c.stream_id)
+        )
+        for stream_id, count in session.execute(query).all():
+            counts[(contract_id, stream_id)] = count
+    return counts
+
+
+def stream_rows(session: Session, keys: set[StreamKey]) -> dict[StreamKey, dict[str, Any]]:
+    """The ``streams`` rows of those of ``keys`` that have one, as :func:`project` returns them."""
+    table = typing.cast(Table, Stream.__table__)
+    columns = [column for column in table.c if column.name != "id"]
+    rows: dict[StreamKey, dict[str, Any]] = {}
+    for contract_id, stream_ids in _by_contract(keys):
+        query = select(*columns).where(
+            table.c.contract_id == contract_id, table.c.stream_id.in_(stream_ids)
+        )
+        for row in session.execute(query).mappings():
+            rows[(contract_id, row["stream_id"])] = dict(row)
+    return rows
+
+
+def _by_contract(keys: set[StreamKey], size: int = 500) -> Iterator[tuple[str, list[int]]]:
+    # "contract_id = ? AND stream_id IN (...)", not a (contract_id, stream_id) row-value IN:
+    # SQLite answers that by scanning the whole index, so every batch got slower as the table
+    # grew.
     by_contract: dict[str, list[int]] = {}
     for contract_id, stream_id in sorted(keys):
         by_contract.setdefault(contract_id, []).append(stream_id)
     for contract_id, stream_ids in by_contract.items():
-        for start in range(0, len(stream_ids), 500):
-            # "contract_id = ? AND stream_id IN (...)", not a (contract_id, stream_id) row-value
-            # IN: SQLite answers that by scanning the whole index, so every batch got slower as
-            # the table grew.
-            query = select(
-                c.stream_id,
-                c.ledger,
-                c.tx_index,
-                c.op_index,
-                c.event_index,
-                c.tx_hash,
-                cast(c.decoded, Text),
-            ).where(c.contract_id == contract_id, c.stream_id.in_(stream_ids[start : start + 500]))
-            for stream_id, *rest in session.execute(query).all():
-                grouped[(contract_id, stream_id)].append(StoredEvent(*rest))
-    return grouped
+        for start in range(0, len(stream_ids), size):
+            yield contract_id, stream_ids[start : start + size]

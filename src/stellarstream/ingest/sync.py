@@ -24,7 +24,6 @@ from stellarstream.clock import Clock
 from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest import coverage
 from stellarstream.ingest.batching import joined
-from stellarstream.ingest.decoding import Decoder
 from stellarstream.ingest.pipeline import ingest_batch
 from stellarstream.ingest.store import refresh_statistics
 
@@ -92,11 +91,9 @@ class HistoricalSync:
         clock: Clock,
         fee_bps: int = 0,
         progress: ProgressCallback | None = None,
-        decoder: Decoder | None = None,
         after_batch: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._decoder = decoder
         self._after_batch = after_batch or (lambda: None)
         self._sources = sources
         self._order = [name for name in order if name in sources]
@@ -153,9 +150,7 @@ class HistoricalSync:
         low = position[0]
         # Pages joined into transactions of up to 5,000 events (see ingest.batching).
         batches = joined(source.batches(self._contract_ids, low, end))
-        # With a decoder, worker processes decode the next batch while this one is stored.
-        ahead = self._decoder.ahead(batches) if self._decoder else ((b, None) for b in batches)
-        for batch, decoded in ahead:
+        for batch in batches:
             covered = min(batch.covered_to, end)
             with self._sessions() as session, session.begin():
                 now = self._clock()
@@ -165,7 +160,6 @@ class HistoricalSync:
                     self._contract_ids,
                     now=now,
                     fee_bps=self._fee_bps,
-                    decoded=decoded,
                 )
                 coverage.record(session, self._contract_ids, source.name, low, covered, now)
                 refresh_statistics(session, summary.new + result.new)

@@ -16,7 +16,6 @@ from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
 from stellarstream.ingest.batchgc import BatchCollector
-from stellarstream.ingest.decoding import Decoder
 from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
 
 log = structlog.get_logger(__name__)
@@ -76,7 +75,9 @@ def run_sync(
                 on_retry=on_retry,
             )
             stack.callback(client.close)
-            sources["rpc"] = RpcSource(client, limit=settings.sync_page_limit)
+            sources["rpc"] = RpcSource(
+                client, limit=settings.sync_page_limit, xdr_format=settings.rpc_xdr_format
+            )
         if settings.horizon_url:
             horizon = HorizonClient(settings.horizon_url, max_retries=settings.rpc_max_retries)
             stack.callback(horizon.close)
@@ -91,8 +92,6 @@ def run_sync(
         order = source_order(forced, list(sources))
         latest = latest_ledger({k: v for k, v in sources.items() if k in ("rpc", "horizon")})
         validate_range(start, end, latest)
-        # Decode workers, forked on the first large batch and stopped with the rest.
-        decoder = stack.enter_context(Decoder())
         collector = stack.enter_context(BatchCollector())
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)
@@ -105,7 +104,6 @@ def run_sync(
             clock=utc_now,
             fee_bps=settings.protocol_fee_bps,
             progress=progress,
-            decoder=decoder,
             after_batch=collector.after_batch,
         )
         log.info("sync_started", start=start, end=end, order=order)

@@ -13,12 +13,15 @@ from tests.support import contract_events as ce
 from tests.support.chain_data import stream_history
 from tests.support.clock import FakeClock
 
+from stellarstream.chain import events as ev
+from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.pipeline import ingest_batch
+from stellarstream.ingest.project import Located, project
 from stellarstream.invoices.service import InvoiceService, NewInvoice
 
 C = ce.V2_CONTRACT
@@ -303,3 +306,45 @@ def test_reingesting_and_a_second_payment_change_nothing(sessions: sessionmaker[
     assert ingest(sessions, [pay(link.slug)])[0].invoices_completed == 0
     assert ingest(sessions, [pay(link.slug, stream_id=6, ledger=60)])[0].invoices_completed == 0
     assert link_state(sessions, link) == first
+
+
+def _arrivals(events: list[RawEvent], how: str) -> tuple[list[RawEvent], int]:
+    """The events in the order they reach the indexer, and the batch size."""
+    match how:
+        case "in order, one by one" | "in order, by 2" | "in order, by 7":
+            return events, {"one": 1, "2": 2, "7": 7}[how.rsplit(" ", 1)[-1]]
+        case "newest half first":  # a backfill below streams' newest events
+            half = len(events) // 2
+            return events[half:] + events[:half], 5
+        case _:
+            shuffled = events[:]
+            random.Random(7).shuffle(shuffled)
+            return shuffled, 3
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["in order, one by one", "in order, by 2", "in order, by 7", "newest half first", "shuffled"],
+)
+def test_rows_equal_the_projection_of_all_events(sessions: sessionmaker[Session], how: str) -> None:
+    # Batches fold rows on from their stored state when they can, or recompute them; whatever
+    # the arrival, each row must equal project() of all the stream's events. stream_history
+    # puts two claims in one ledger, so small batches also split a ledger between them.
+    events = stream_history(9)
+    arrivals, size = _arrivals(events, how)
+    ingest(sessions, arrivals, size=size)
+    expected: dict[int, dict[str, Any] | None] = {}
+    for sid in range(9):
+        located = [
+            Located(decode(e), e.ledger, e.tx_index, e.op_index, e.event_index, e.tx_hash)
+            for e in events
+            if ev.stream_id_of(decode(e)) == sid
+        ]
+        expected[sid] = project(C, sid, located)
+    with sessions() as session:
+        table = Stream.__table__
+        rows = {
+            row["stream_id"]: {k: v for k, v in row.items() if k != "id"}
+            for row in session.execute(select(table)).mappings()
+        }
+    assert rows == expected

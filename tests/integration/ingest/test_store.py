@@ -19,7 +19,7 @@ from stellarstream.ingest import store
 NOW = datetime(2026, 5, 5, 1, 2, 3, 456_789, tzinfo=UTC)
 COLUMNS = (
     "contract_id, ledger, ledger_closed_at, tx_hash, tx_index, op_index, event_index, "
-    "event_type, stream_id, topic_xdr, value_xdr, decoded, source, ingested_at"
+    "event_type, stream_id, topic_xdr, value_xdr, raw_json, decoded, source, ingested_at"
 )
 
 
@@ -39,7 +39,9 @@ def stored_rows(url: str) -> list[Any]:
 def test_insert_events_writes_what_the_orm_writes(
     database_url: str, other_database_url: str
 ) -> None:
-    events = stream_history(30)
+    # Every other event as an RPC node sends it with xdrFormat json: kept as XDR-JSON.
+    events = [raw if i % 2 else ce.as_json(raw) or raw for i, raw in enumerate(stream_history(30))]
+    assert sum(raw.value_json is not None for raw in events) == len(events) // 2
     pairs = [(raw, decode(raw)) for raw in events]
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as session, session.begin():
@@ -61,8 +63,16 @@ def test_insert_events_writes_what_the_orm_writes(
                     event_index=raw.event_index,
                     event_type=event.kind,
                     stream_id=ev.stream_id_of(event),
-                    topic_xdr=list(raw.topic_xdr),
-                    value_xdr=raw.value_xdr,
+                    topic_xdr=None if raw.value_json else list(raw.topic_xdr),
+                    value_xdr=None if raw.value_json else raw.value_xdr,
+                    raw_json=(
+                        {
+                            "topic": [json.loads(t) for t in raw.topic_json or ()],
+                            "value": json.loads(raw.value_json),
+                        }
+                        if raw.value_json
+                        else None
+                    ),
                     decoded=ev.to_json(event),
                     source="rpc",
                     ingested_at=NOW,
@@ -72,16 +82,18 @@ def test_insert_events_writes_what_the_orm_writes(
     assert stored_rows(database_url) == stored_rows(other_database_url)
 
 
-def test_decoded_json_from_elsewhere_is_stored_as_given(database_url: str) -> None:
+def test_events_are_found_and_counted_by_stream(database_url: str) -> None:
     pairs = [(raw, decode(raw)) for raw in stream_history(2)]
-    texts = [json.dumps(ev.to_json(event)) for _, event in pairs]
+    keys = {(ce.V2_CONTRACT, 0), (ce.V2_CONTRACT, 1), (ce.V2_CONTRACT, 9)}
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as session, session.begin():
-        store.insert_events(session, pairs, source="rpc", now=NOW, decoded_json=texts)
-        grouped = store.stream_events(session, {(ce.V2_CONTRACT, 0), (ce.V2_CONTRACT, 1)})
+        store.insert_events(session, pairs, source="rpc", now=NOW)
+        grouped = store.stream_events(session, keys)
+        counts = store.event_counts(session, keys)
         analyzed = store.refresh_statistics(session, len(pairs))
     engine.dispose()
-    assert [len(grouped[(ce.V2_CONTRACT, sid)]) for sid in (0, 1)] == [4, 4]
+    assert [len(grouped[(ce.V2_CONTRACT, sid)]) for sid in (0, 1, 9)] == [4, 4, 0]
+    assert counts == {(ce.V2_CONTRACT, 0): 4, (ce.V2_CONTRACT, 1): 4, (ce.V2_CONTRACT, 9): 0}
     got = [json.loads(row.decoded_json) for row in grouped[(ce.V2_CONTRACT, 0)]]
     assert sorted(got, key=str) == sorted((ev.to_json(e) for _, e in pairs[:4]), key=str)
     assert analyzed == database_url.startswith("postgresql")

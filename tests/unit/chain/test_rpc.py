@@ -24,6 +24,7 @@ from tests.support.stellar_rpc import (
     running_rpc,
 )
 
+from stellarstream.chain.decode import decode
 from stellarstream.chain.rpc import (
     MAX_LEDGERS_PER_REQUEST,
     EventId,
@@ -557,7 +558,7 @@ def test_windows_wider_than_10000_ledgers_are_walked_one_window_at_a_time(
     fill(server.chain, [5, 10_000, 10_001, 29_998, 29_999, 34_000])
     batches = list(RpcSource(client, limit=100).batches([OURS], 1))
     got = [e for b in batches for e in b.events]
-    assert got == server.chain.raw_events([OURS])
+    assert got == server.chain.raw_events([OURS], xdr_format="json")
     assert all(end - first <= MAX_LEDGERS_PER_REQUEST for first, end in server.scans)
     assert server.scans == [(1, 10_001), (10_000, 20_000), (19_999, 29_999), (29_998, 35_001)]
     assert [b.covered_to for b in batches] == [10_000, 19_999, 29_998, 35_000]
@@ -692,10 +693,10 @@ def test_covered_to_never_over_claims(
             assert covered <= batch.covered_to <= min(end or 60, 60)
             covered = batch.covered_to
             assert [e for e in seen if e.ledger <= covered] == chain.raw_events(
-                [OURS], start, covered
+                [OURS], start, covered, xdr_format="json"
             )
     assert covered == min(end or 60, 60)
-    assert seen == chain.raw_events([OURS], start, end)
+    assert seen == chain.raw_events([OURS], start, end, xdr_format="json")
 
 
 @PROPS
@@ -728,4 +729,54 @@ def test_resuming_from_any_batch_has_no_gap_or_duplicate(
                 break
         resumed = source.batches([OURS], last.covered_to + 1, None, cursor=last.cursor)
         tail = [e for b in resumed for e in b.events]
-    assert head + tail == chain.raw_events([OURS])
+    assert head + tail == chain.raw_events([OURS], xdr_format="json")
+
+
+def test_xdr_json_pages_carry_the_same_events_as_base64_ones(
+    rpc: tuple[str, FakeStellarRpc], client: RpcClient
+) -> None:
+    _, server = rpc
+    fill(server.chain, [3, 3, 5, 8], per_tx=2)
+    as_xdr = client.get_events([OURS], start_ledger=1, limit=100)
+    as_json = client.get_events([OURS], start_ledger=1, limit=100, xdr_format="json")
+    assert server.calls[-1][1]["xdrFormat"] == "json" and "xdrFormat" not in server.calls[-2][1]
+    assert as_json.events == [ce.as_json(raw) for raw in as_xdr.events]
+    assert all(e.value_json and not e.value_xdr and not e.topic_xdr for e in as_json.events)
+    assert [decode(e) for e in as_json.events] == [decode(e) for e in as_xdr.events]
+    with pytest.raises(ValueError, match="xdr_format"):
+        client.get_events([OURS], start_ledger=1, xdr_format="yaml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e.update(valueJson=5), "valueJson"),
+        (lambda e: e.update(topicJson="claim"), "topicJson"),
+    ],
+)
+def test_malformed_xdr_json_events_name_the_field(
+    rpc: tuple[str, FakeStellarRpc],
+    make_client: Callable[..., RpcClient],
+    mutate: Callable[[dict[str, Any]], None],
+    field: str,
+) -> None:
+    _, server = rpc
+    fill(server.chain, [3])
+    page = server.answer(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "getEvents",
+            "params": {
+                "startLedger": 1,
+                "filters": [{"type": "contract", "contractIds": [OURS]}],
+                "pagination": {"limit": 10},
+                "xdrFormat": "json",
+            },
+        }
+    )["result"]
+    mutate(page["events"][0])
+    server.results["getEvents"] = page
+    with pytest.raises(MalformedResponse) as caught:
+        make_client(max_retries=0).get_events([OURS], start_ledger=1, xdr_format="json")
+    assert f"result.events[0].{field}" in caught.value.message
