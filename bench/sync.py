@@ -449,13 +449,18 @@ class Results:
         if self.decode:
             lines.append(
                 f"| decode only, 1 core | - | {rate(n, min(self.decode))} | "
-                f"{all_rates(n, self.decode)} | `decode()` of every event, in-process |"
+                f"{all_rates(n, self.decode)} | getEvents page parse + `decode()`, in-process |"
             )
         for db, items in self.inserts.items():
             lines.append(
                 f"| DB insert only | {db} | {rate(n, min(r.insert for r in items))} | "
                 f"{all_rates(n, [r.insert for r in items])} | `insert_events`, pre-decoded, "
                 f"{batching.MAX_EVENTS:,} per transaction |"
+            )
+            lines.append(
+                f"| DB stage (insert + rebuild) | {db} | "
+                f"{rate(n, min(r.insert + r.rebuild for r in items))} | "
+                f"{all_rates(n, [r.insert + r.rebuild for r in items])} | both, as a batch does |"
             )
             lines.append(
                 f"| projection rebuild only | {db} | {rate(n, min(r.rebuild for r in items))} | "
@@ -497,16 +502,24 @@ class Results:
         ceilings = {"decode": n / min(self.decode)} if self.decode else {}
         for db, items in self.inserts.items():
             ceilings[f"insert {db}"] = n / min(r.insert for r in items)
+            ceilings[f"store {db}"] = n / min(r.insert + r.rebuild for r in items)
         for db, items in self.syncs.items():
             best = n / min(r.wall for r in items)
             parts = [f"{db}: {best:,.0f} events/s end to end"]
             if db == "sqlite":
                 parts.append(f"target 20,000: {'met' if best >= 20_000 else 'NOT met'}")
-            candidates = [v for k, v in ceilings.items() if k in ("decode", f"insert {db}")]
-            if candidates:
-                lower = min(candidates)
-                met = "met" if best >= lower / 2 else "NOT met"
-                parts.append(f"{best / lower:.0%} of the lower ceiling {lower:,.0f} ({met})")
+            # Two readings of "database insert only": the event insert alone, and the whole
+            # database stage a batch needs (insert + projection rebuild).
+            for stage in ("insert", "store"):
+                candidates = [v for k, v in ceilings.items() if k in ("decode", f"{stage} {db}")]
+                if len(candidates) == 2:
+                    lower = min(candidates)
+                    met = "met" if best >= lower / 2 else "NOT met"
+                    parts.append(
+                        f"{best / lower:.0%} of the lower ceiling {lower:,.0f} with the database"
+                        f" {'insert alone' if stage == 'insert' else 'stage (insert + rebuild)'}"
+                        f" ({met})"
+                    )
             rss = max(r.rss_tree for r in items)
             pss = max(r.pss_tree for r in items)
             verdict = "met" if rss < RSS_LIMIT_MB else "NOT met"

@@ -185,12 +185,14 @@ class StoredEvent(NamedTuple):
 
 
 def refresh_statistics(session: Session, inserted: int) -> bool:
-    """On PostgreSQL, ``ANALYZE contract_events`` if it never was, or if ``inserted`` (rows
-    added by the caller so far) is over twice the table's estimated size; True if it did.
+    """On PostgreSQL, ``ANALYZE`` the events and streams tables if the events table never was
+    analyzed, or if ``inserted`` (rows added by the caller so far) is over twice its estimated
+    size; True if it did.
 
     Without statistics (a new database: autovacuum analyzes a minute or more later) the planner
-    reads every event of the contract to find a few streams' (:func:`stream_events`), so each
-    batch of a first sync got slower as the table grew. Doubling keeps it to a few runs.
+    scans whole tables to find a few streams' events (:func:`stream_events`) or rows
+    (:func:`stream_rows`), so each batch of a first sync got slower as the tables grew.
+    Doubling keeps it to a few runs.
     """
     if session.get_bind().dialect.name != "postgresql":
         return False
@@ -199,7 +201,7 @@ def refresh_statistics(session: Session, inserted: int) -> bool:
     ).scalar()
     if estimate is not None and float(estimate) >= 0 and inserted <= 2 * float(estimate):
         return False
-    session.execute(text("ANALYZE contract_events"))
+    session.execute(text("ANALYZE contract_events, streams"))
     return True
 
 
