@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from tests.support.stellar_rpc import Chain, FakeStellarRpc
+from tests.support.stellar_rpc import Chain, FakeStellarRpc, read_body, respond
 
 from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST, EventId
 
@@ -48,12 +48,7 @@ class BenchRpc(FakeStellarRpc):
             await super().__call__(scope, receive, send)
             return
         began = time.thread_time()
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
             request = json.loads(body)
         except ValueError:
@@ -72,17 +67,7 @@ class BenchRpc(FakeStellarRpc):
         if payload is None:
             payload = json.dumps(self.answer(request)).encode()
         self.bytes_sent += len(payload)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await respond(send, 200, payload)
         self.thread_seconds += time.thread_time() - began
 
     def fast_events(self, params: dict[str, Any]) -> bytes | None:
@@ -150,6 +135,21 @@ class BenchRpc(FakeStellarRpc):
         }
         tail = json.dumps(rest, separators=(",", ":")).encode()
         return b'{"events":[' + b",".join(fragments[at:stop]) + b"]," + tail[1:]
+
+    def pages(self, contract_id: str, limit: int) -> list[bytes]:
+        """Every event of ``contract_id`` as getEvents ``result`` bodies, ``limit`` a page."""
+        _, ids, fragments = self._index[contract_id]
+        latest = str(self.chain.latest_ledger).encode()
+        return [
+            b'{"events":['
+            + b",".join(fragments[at : at + limit])
+            + b'],"cursor":"'
+            + ids[min(at + limit, len(ids)) - 1].encode()
+            + b'","latestLedger":'
+            + latest
+            + b"}"
+            for at in range(0, len(ids), limit)
+        ]
 
     def check(self, contract_id: str, start: int, end: int, limit: int) -> int:
         """Follow the pages a sync asks for (first, second, last): fast == slow path."""

@@ -311,22 +311,6 @@ def check_database(url: str, history: History, streams: dict[int, dict[str, Any]
 # --- ceilings --------------------------------------------------------------------------------
 
 
-def served_pages(server: BenchRpc, limit: int) -> list[bytes]:
-    """The getEvents ``result`` bodies of every event of the contract, ``limit`` a page."""
-    _, ids, fragments = server._index[CONTRACT]
-    latest = str(server.chain.latest_ledger).encode()
-    return [
-        b'{"events":['
-        + b",".join(fragments[at : at + limit])
-        + b'],"cursor":"'
-        + ids[min(at + limit, len(ids)) - 1].encode()
-        + b'","latestLedger":'
-        + latest
-        + b"}"
-        for at in range(0, len(ids), limit)
-    ]
-
-
 def decode_ceiling(
     pages: list[bytes], expected: list[ev.DomainEvent]
 ) -> tuple[float, list[RawEvent]]:
@@ -640,7 +624,7 @@ def measure_ceilings(
     results: Results,
 ) -> None:
     n = history.events
-    pages = served_pages(server, page)
+    pages = server.pages(CONTRACT, page)
     raws: list[RawEvent] = []
     for number in range(repeat):
         seconds, raws = decode_ceiling(pages, history.expected)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from stellar_sdk import Keypair, StrKey, scval
 from stellar_sdk import xdr as x
@@ -404,12 +405,17 @@ def raw_event(
     )
 
 
+def xdr_json(b64: str) -> Any:
+    """A base64 SCVal in XDR-JSON (SEP-51), as stellar_sdk writes it."""
+    return x.SCVal.from_xdr(b64).to_json_dict()
+
+
 def as_json(raw: RawEvent) -> RawEvent | None:
     """``raw`` as an RPC node answers with ``xdrFormat: "json"`` (XDR-JSON by stellar_sdk), or
     None when its XDR has no XDR-JSON form (invalid XDR: a JSON node could not send it)."""
     try:
-        topics = tuple(jsontext.dumps(x.SCVal.from_xdr(t).to_json_dict()) for t in raw.topic_xdr)
-        value = jsontext.dumps(x.SCVal.from_xdr(raw.value_xdr).to_json_dict())
+        topics = tuple(jsontext.dumps(xdr_json(t)) for t in raw.topic_xdr)
+        value = jsontext.dumps(xdr_json(raw.value_xdr))
     except Exception:
         return None
     return dataclasses.replace(raw, topic_xdr=(), value_xdr="", topic_json=topics, value_json=value)

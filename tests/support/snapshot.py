@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from stellar_sdk import xdr as x
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
+from tests.support.contract_events import xdr_json
 
 
 def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -60,8 +60,8 @@ def raw_form(event: ContractEvent) -> str:
     else:
         assert event.topic_xdr is not None and event.value_xdr is not None
         raw = {
-            "topic": [x.SCVal.from_xdr(t).to_json_dict() for t in event.topic_xdr],
-            "value": x.SCVal.from_xdr(event.value_xdr).to_json_dict(),
+            "topic": [xdr_json(t) for t in event.topic_xdr],
+            "value": xdr_json(event.value_xdr),
         }
     return json.dumps(raw, sort_keys=True)
 

@@ -44,7 +44,7 @@ from stellar_sdk import xdr as x
 
 from stellarstream.chain.rpc import EventId
 from stellarstream.chain.types import RawEvent
-from tests.support.contract_events import EPOCH, Encoded, as_json
+from tests.support.contract_events import EPOCH, Encoded, as_json, xdr_json
 from tests.support.server import serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -396,14 +396,9 @@ class FakeStellarRpc:
                     return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if scope["method"] != "POST":
-            await _respond(send, 405, b"method not allowed", "text/plain")
+            await respond(send, 405, b"method not allowed", "text/plain")
             return
         try:
             request = json.loads(body)
@@ -414,7 +409,7 @@ class FakeStellarRpc:
         fault = self.faults.pop()
         if fault is not None and await self._fault(fault, send, request):
             return
-        await _respond(send, 200, json.dumps(self.answer(request)).encode())
+        await respond(send, 200, json.dumps(self.answer(request)).encode())
 
     async def _fault(self, fault: Fault, send: Any, request: Any) -> bool:
         """Apply ``fault``; True if it answered the request."""
@@ -424,13 +419,13 @@ class FakeStellarRpc:
                 if fault.retry_after is None
                 else [(b"retry-after", str(fault.retry_after).encode())]
             )
-            await _respond(send, int(fault.kind), b"fault injected", "text/plain", headers)
+            await respond(send, int(fault.kind), b"fault injected", "text/plain", headers)
             return True
         if fault.kind == "timeout":
             await asyncio.sleep(fault.delay)
             return False
         if fault.kind == "malformed":
-            await _respond(send, 200, b'{"jsonrpc": "2.0", "id": 1, "result": {"events": [{"ty')
+            await respond(send, 200, b'{"jsonrpc": "2.0", "id": 1, "result": {"events": [{"ty')
             return True
         if fault.kind == "reset":
             await send(
@@ -449,7 +444,7 @@ class FakeStellarRpc:
             return True  # returning mid-body makes the server drop the connection
         request_id = request.get("id") if isinstance(request, dict) else None
         error = {"code": fault.code, "message": fault.message}
-        await _respond(
+        await respond(
             send, 200, json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
         )
         return True
@@ -570,8 +565,8 @@ class FakeStellarRpc:
             del out["topic"]  # omitempty
         if xdr_format == "json":
             try:
-                topics = [x.SCVal.from_xdr(t).to_json_dict() for t in event.topic]
-                value = x.SCVal.from_xdr(event.value).to_json_dict()
+                topics = [xdr_json(t) for t in event.topic]
+                value = xdr_json(event.value)
             except Exception as exc:
                 raise RpcFault(-32603, f"event {event.id} has no XDR-JSON form: {exc}") from exc
             out.pop("topic", None)
@@ -621,7 +616,17 @@ def running_rpc(chain: Chain | None = None, **options: Any) -> Iterator[tuple[st
 # --- helpers ---
 
 
-async def _respond(
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def respond(
     send: Any,
     status: int,
     body: bytes,
