@@ -42,8 +42,8 @@ __all__ = [
 STREAM_ARGS_KEYS = (
     "affiliate",
     "cancellation_type",
-    "curve_type",
     "cliff_time",
+    "curve_type",
     "cycle_duration",
     "end_time",
     "is_recurrent",
