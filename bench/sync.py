@@ -26,6 +26,8 @@ of the machine used meanwhile (from /proc/stat), to tell a slow run from a busy 
 
 Variants: ``--page-limit N`` sets STELLARSTREAM_SYNC_PAGE_LIMIT; ``--xdr-format base64`` makes the
 sync ask for (and the fake node serve) base64 XDR instead of the default XDR-JSON.
+``--profile FILE`` runs the sync under py-spy (installed separately) and writes its collapsed
+stacks to FILE (timings and RSS of such a run are not comparable).
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class Variant:
     page_limit: int | None = None  # None: the product's default
     xdr_format: str = "json"  # STELLARSTREAM_RPC_XDR_FORMAT (the product's default: json)
     src: Path | None = None  # another checkout's src/ (PYTHONPATH), e.g. an older commit
+    profile: Path | None = None  # py-spy's collapsed stacks of the sync go to this file
 
     def describe(self) -> str:
         page = "default" if self.page_limit is None else f"{self.page_limit:,}"
@@ -217,6 +220,9 @@ def run_sync(
     if variant.src is not None:
         env["PYTHONPATH"] = str(variant.src)
     command = [str(BIN / "stellarstream")]
+    if variant.profile is not None:  # the sync under py-spy (its RSS is then not comparable)
+        command = ["py-spy", "record", "-f", "raw", "-r", "200", "-o", str(variant.profile), "--"]
+        command += [str(BIN / "stellarstream")]
     command += ["sync", "--from", str(first), "--to", str(last)]
     requests_before, cpu_before = server.requests["getEvents"], server.thread_seconds
     gc.collect()
@@ -241,7 +247,7 @@ def run_sync(
 
     return SyncRun(
         wall=wall,
-        summary=json.loads(stdout),
+        summary=json.loads(stdout[stdout.index("{") :]),  # after py-spy's lines, if any
         rss_main=watch.rss_main / MB,
         rss_tree=watch.rss_tree / MB,
         pss_tree=watch.pss_tree / MB,
@@ -522,12 +528,15 @@ def main() -> None:
     parser.add_argument(
         "--src", type=Path, help="run the command from this src/ directory (compare commits)"
     )
+    parser.add_argument(
+        "--profile", type=Path, help="record the sync with py-spy (raw collapsed stacks) here"
+    )
     parser.add_argument("--skip-ceilings", action="store_true", help="only the sync command")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and (reason := postgres_reachable(postgres_admin_url())):
         parser.error(f"PostgreSQL is not reachable at {postgres_admin_url()}: {reason}")
-    variant = Variant(args.page_limit, args.xdr_format, args.src)
+    variant = Variant(args.page_limit, args.xdr_format, args.src, args.profile)
     info = machine()
     if "postgres" in kinds:
         info["postgresql"] = postgres_version()

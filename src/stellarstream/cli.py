@@ -329,6 +329,24 @@ def db_current() -> None:
     typer.echo(f"current: {current}  head: {migrate.head_revision()}")
 
 
+@db_app.command("recount")
+def db_recount() -> None:
+    """Recount the /stats totals from the streams table (after loading or editing rows by hand;
+    the indexer keeps them in step otherwise)."""
+    from stellarstream.db.engine import make_sessionmaker
+    from stellarstream.streams import totals
+
+    settings = _settings(logs_to_stderr=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            totals.rebuild(session)
+            rows = totals.figures(session, 0, ())
+    finally:
+        engine.dispose()
+    typer.echo(f"recounted {sum(rows.counts.values())} streams in {len(rows.tokens)} tokens")
+
+
 @db_app.command("revision")
 def db_revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
     """Autogenerate a migration from the models (for developers; review the file it writes)."""

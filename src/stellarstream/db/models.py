@@ -189,6 +189,37 @@ class Stream(Base):
     )
 
 
+class StreamTotal(Base):
+    """Counts and sums of ``streams`` rows, kept in the transaction that changes them.
+
+    One row per (contract, token, version, state, end day): ``state`` is ``archived``,
+    ``canceled``, ``paused`` (the stream's own pause) or ``live``; ``end_day`` (UTC day of
+    ``end_time``) splits live streams so that ``/stats`` tells ACTIVE from COMPLETED at any
+    instant by reading these rows and only the streams ending today (``streams.totals``).
+    """
+
+    __tablename__ = "stream_totals"
+
+    contract_id: Mapped[str] = mapped_column(String(56), primary_key=True)
+    token: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), primary_key=True)
+    end_day: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0 unless live
+    streams: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(Amount)
+    withdrawn_amount: Mapped[int] = mapped_column(Amount)
+
+
+class StreamParty(Base):
+    """How many streams each address sends or receives (``/stats`` unique senders/receivers)."""
+
+    __tablename__ = "stream_parties"
+
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)  # sender | receiver
+    address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    streams: Mapped[int] = mapped_column(BigInteger)
+
+
 class SyncState(Base):
     """Checkpoint: the last ledger below which everything is stored, per contract and source."""
 

@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
+from stellarstream.db.bulk import BulkStatement
 from stellarstream.db.models import Stream
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.project import Located, project
@@ -28,6 +30,7 @@ from stellarstream.ingest.store import (
     stream_rows,
 )
 from stellarstream.invoices.completion import complete_invoices
+from stellarstream.streams import totals
 from stellarstream.webhooks.outbox import enqueue_stream_events
 
 REBUILD_CHUNK = 500
@@ -116,6 +119,7 @@ def rebuild_streams(
                 Located(event, raw.ledger, raw.tx_index, raw.op_index, raw.event_index, raw.tx_hash)
             )
     ordered = sorted(keys)
+    changes = totals.Changes()  # applied once at the end: see totals.apply's lock
     # A few hundred streams at a time: their events, states and rows are all the memory needed.
     for start in range(0, len(ordered), REBUILD_CHUNK):
         chunk = set(ordered[start : start + REBUILD_CHUNK])
@@ -131,10 +135,13 @@ def rebuild_streams(
                 and located
                 and min(e.ledger for e in located) > row["updated_ledger"]
             ):
-                rows.append(typing.cast(dict[str, Any], project(*key, located, state=row)))
+                folded = typing.cast(dict[str, Any], project(*key, located, state=row))
+                changes.replace(row, folded)
+                rows.append(folded)
             elif row is None and located and counts[key] == len(located):
                 state = project(*key, located)
                 if state is not None:
+                    changes.replace(None, state)
                     rows.append(state)
             else:
                 full.add(key)
@@ -153,6 +160,7 @@ def rebuild_streams(
                 for ledger, tx_index, op_index, event_index, tx_hash, decoded_json in stored
             ]
             state = project(contract_id, stream_id, everything)
+            changes.replace(current.get((contract_id, stream_id)), state)
             if state is None:
                 gone.append((contract_id, stream_id))
             else:
@@ -165,18 +173,35 @@ def rebuild_streams(
                     Stream.contract_id == contract_id, Stream.stream_id == stream_id
                 )
             )
+    totals.apply(session, changes)
+
+
+_STREAMS = typing.cast(Table, Stream.__table__)
+FIXED_AT_CREATION = frozenset(
+    {"contract_id", "stream_id", "version", "sender", "receiver", "token", "memo", "curve_type"}
+    | {"created_ledger", "created_tx", "created_at"}
+)
+"""Columns a stream's later events never change: an upsert leaves them (and their indexes)."""
+
+
+def _build_upsert(dialect_name: str) -> Insert:
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = insert(_STREAMS)
+    return statement.on_conflict_do_update(
+        index_elements=["contract_id", "stream_id"],
+        set_={
+            c.name: statement.excluded[c.name]
+            for c in _STREAMS.c
+            if c.name != "id" and c.name not in FIXED_AT_CREATION
+        },
+    )
+
+
+# Compiled once per database and sent through the driver's executemany (a multi-row VALUES
+# clause compiled afresh for every 1,000 rows was most of a sync's time; SQLAlchemy's per-row
+# parameter processing was the next largest part).
+UPSERT_STREAMS = BulkStatement(_build_upsert, [c.name for c in _STREAMS.c if c.name != "id"])
 
 
 def _upsert_streams(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = [c for c in rows[0] if c not in ("contract_id", "stream_id")]
-    # One Core statement executed with a parameter list: compiled once and cached (a multi-row
-    # VALUES clause was compiled afresh for every 1,000 rows: most of a sync's time), then sent
-    # through the driver's executemany / SQLAlchemy's batched "insertmanyvalues".
-    statement = insert(typing.cast(Table, Stream.__table__))
-    statement = statement.on_conflict_do_update(
-        index_elements=["contract_id", "stream_id"],
-        set_={c: statement.excluded[c] for c in columns},
-    )
-    session.execute(statement, rows)
+    UPSERT_STREAMS.execute(session, rows)

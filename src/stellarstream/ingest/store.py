@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
+from stellarstream.db.bulk import BulkStatement
 from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.db.types import UTCDateTime
 
@@ -143,7 +144,10 @@ def insert_events(
                     "ingested": ingested,
                 }
             )
-        inserted.update((h, i) for h, i in session.execute(statement, rows))
+        if dialect.name == "sqlite":
+            inserted.update(_insert_sqlite(session, rows))
+        else:
+            inserted.update((h, i) for h, i in session.execute(statement, rows))
     for raw, event in pairs:
         if (raw.tx_hash, raw.event_index) in inserted:
             result.new.append((raw, event))
@@ -152,6 +156,43 @@ def insert_events(
         else:
             result.duplicate += 1
     return result
+
+
+_ROW_KEYS = {  # row key -> column, where they differ (the PostgreSQL statement's bind names)
+    "ledger_closed_at": "closed_at",
+    "topic_xdr": "topic_json",
+    "raw_json": "raw",
+    "decoded": "decoded_json",
+    "ingested_at": "ingested",
+}
+_SQLITE_INSERT = BulkStatement(
+    lambda _dialect: sqlite.insert(_EVENTS).on_conflict_do_nothing(
+        index_elements=["tx_hash", "event_index"]
+    ),
+    [c.name for c in _EVENTS.c if c.name != "id"],
+    raw=[c.name for c in _EVENTS.c],  # every value is prepared by insert_events
+    keys=_ROW_KEYS,
+)
+
+
+def _insert_sqlite(session: Session, rows: list[dict[str, Any]]) -> Iterator[tuple[str, int]]:
+    """Insert ``rows`` by executemany; the keys of those that were new.
+
+    Python's sqlite3 returns no RETURNING rows from executemany, so new rows are told apart
+    by their ids: the transaction holds SQLite's write lock (BEGIN IMMEDIATE), nothing else
+    inserts meanwhile, and a new row's id is above every id before it. Usually all are new (the
+    count of changes says so) and nothing is read back.
+    """
+    connection = session.connection()
+    sqlite_connection = connection.connection.dbapi_connection
+    assert sqlite_connection is not None
+    before = session.execute(select(func.max(_EVENTS.c.id))).scalar() or 0
+    changes = sqlite_connection.total_changes
+    _SQLITE_INSERT.execute(session, rows)
+    if sqlite_connection.total_changes - changes == len(rows):
+        return ((row["tx_hash"], row["event_index"]) for row in rows)
+    new = select(_EVENTS.c.tx_hash, _EVENTS.c.event_index).where(_EVENTS.c.id > before)
+    return ((h, i) for h, i in session.execute(new))
 
 
 def _same(value: Any) -> Any:

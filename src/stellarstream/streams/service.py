@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, text, tuple_
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -19,10 +19,10 @@ from stellarstream.db.models import (
     Stream,
     SyncState,
 )
-from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.errors import NotFound, ValidationError
 from stellarstream.ingest import coverage
 from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
+from stellarstream.streams import totals
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
 from stellarstream.streams.view import StreamStatus
@@ -430,7 +430,7 @@ class StreamService:
         if cache is None or cache.max_age_seconds <= 0:
             return self._compute_stats(session, self.now())
         version = self.data_version(session)  # read first: see VersionedCache.get
-        figures = cache.get(version, lambda now: self._compute_serially(session, int(now)))
+        figures = cache.get(version, lambda now: self._compute_stats(session, int(now)))
         latest, network = self._ledgers(session)
         return replace(figures, latest_ledger=latest, network_latest_ledger=network)
 
@@ -442,19 +442,6 @@ class StreamService:
         latest = max((ledger for ledger, _ in states), default=None)
         network = max((seen or 0 for _, seen in states), default=None) or None
         return latest, network
-
-    def _compute_serially(self, session: Session, now: int) -> Stats:
-        """The stats without parallel workers on PostgreSQL: a cached computation runs while
-        the process serves other requests, and a parallel plan's workers took every core for
-        its ~50 ms (every few seconds per API worker), delaying all of them (bench/api.py p99).
-        """
-        if session.get_bind().dialect.name != "postgresql":
-            return self._compute_stats(session, now)
-        session.execute(text("SET max_parallel_workers_per_gather = 0"))
-        try:
-            return self._compute_stats(session, now)
-        finally:
-            session.execute(text("RESET max_parallel_workers_per_gather"))
 
     def data_version(self, session: Session) -> int:
         """A value that changes whenever the counts and sums may have, except through the clock:
@@ -468,74 +455,29 @@ class StreamService:
         return int(session.scalar(select(func.coalesce(func.max(ContractEvent.id), 0))) or 0)
 
     def _compute_stats(self, session: Session, now: int) -> Stats:
-        # One pass over the streams grouped by token for every count and sum, one query for the
-        # distinct addresses, and the pause state read once (not once per status).
-        paused_contracts = list(self.paused_contracts(session))
-        statuses = list(StreamStatus)
-        status_counts = [
-            func.count(
-                case(
-                    (
-                        self._status_condition(
-                            session, status, now=now, paused_contracts=paused_contracts
-                        ),
-                        1,
-                    )
-                )
-            )
-            for status in statuses
-        ]
-        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        sums = [
-            _amount_sum(column, sqlite)
-            for column in (
-                Stream.total_amount,
-                case((live, Stream.total_amount)),
-                case((live, Stream.withdrawn_amount)),
-            )
-        ]
-        query = select(
-            Stream.token, func.count(), *status_counts, *(part for parts in sums for part in parts)
-        ).group_by(Stream.token)
-        counts = dict.fromkeys((status.value for status in statuses), 0)
-        tokens: list[TokenStats] = []
-        for token, streams, *values in session.execute(query):
-            for status, count in zip(statuses, values[: len(statuses)], strict=True):
-                counts[status.value] += int(count)
-            rest = values[len(statuses) :]
-            width = len(rest) // len(sums)
-            volume, locked_total, locked_withdrawn = (
-                _amount_value(rest[i * width : (i + 1) * width], sqlite) for i in range(len(sums))
-            )
-            tokens.append(
-                TokenStats(
-                    token=token,
-                    value_locked=locked_total - locked_withdrawn,
-                    total_volume=volume,
-                    streams=int(streams),
-                )
-            )
-        tokens.sort(key=lambda t: t.token)
-        distinct_senders = select(Stream.sender).where(Stream.sender.is_not(None)).distinct()
-        distinct_receivers = select(Stream.receiver).where(Stream.receiver.is_not(None)).distinct()
-        senders, receivers = session.execute(
-            select(
-                select(func.count()).select_from(distinct_senders.subquery()).scalar_subquery(),
-                select(func.count()).select_from(distinct_receivers.subquery()).scalar_subquery(),
-            )
-        ).one()
+        # From the totals the projection keeps (streams.totals): a few hundred rows and the
+        # streams ending today, not a scan of every stream.
+        figures = totals.figures(session, now, self.paused_contracts(session))
+        counts = figures.counts
         latest, network = self._ledgers(session)
         return Stats(
             total=sum(counts.values()),
-            active=counts["ACTIVE"],
-            completed=counts["COMPLETED"],
-            canceled=counts["CANCELED"],
-            paused=counts["PAUSED"],
-            archived=counts["ARCHIVED"],
-            unique_senders=int(senders or 0),
-            unique_receivers=int(receivers or 0),
-            tokens=tokens,
+            active=counts[StreamStatus.ACTIVE],
+            completed=counts[StreamStatus.COMPLETED],
+            canceled=counts[StreamStatus.CANCELED],
+            paused=counts[StreamStatus.PAUSED],
+            archived=counts[StreamStatus.ARCHIVED],
+            unique_senders=figures.unique_senders,
+            unique_receivers=figures.unique_receivers,
+            tokens=[
+                TokenStats(
+                    token=t.token,
+                    value_locked=t.value_locked,
+                    total_volume=t.total_volume,
+                    streams=t.streams,
+                )
+                for t in figures.tokens
+            ],
             latest_ledger=latest,
             network_latest_ledger=network,
             as_of=now,
@@ -585,12 +527,3 @@ class StreamService:
             )
             for event in events:
                 yield stream, event
-
-
-def _amount_sum(column: Any, sqlite: bool) -> list[ColumnElement[Any]]:
-    """Exact SUM of an Amount column (or CASE of one): NUMERIC on PostgreSQL, 3 parts on SQLite."""
-    return sqlite_amount_sum(column) if sqlite else [func.coalesce(func.sum(column), 0)]
-
-
-def _amount_value(values: list[Any], sqlite: bool) -> int:
-    return combine_sqlite_sum(values) if sqlite else int(values[0])

@@ -18,7 +18,14 @@ from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
+from stellarstream.db.models import (
+    ContractEvent,
+    InvoiceLink,
+    Stream,
+    StreamParty,
+    StreamTotal,
+    SyncState,
+)
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.pipeline import ingest_batch
 from stellarstream.ingest.project import Located, project
@@ -117,7 +124,7 @@ def test_shuffled_arrival_gives_the_same_projection(
     expected = snapshot(sessions)
     # A second, fresh database fed the same events in random order and batch sizes.
     with sessions() as session:
-        for table in (Stream, ContractEvent, SyncState):
+        for table in (Stream, StreamTotal, StreamParty, ContractEvent, SyncState):
             session.query(table).delete()
         session.commit()
     shuffled = events[:]
