@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, and_, delete, func, select, text, tuple_
+from sqlalchemy import Table, and_, case, delete, func, literal, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from stellarstream.db.bulk import BulkStatement
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
+from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.streams.view import StreamStatus
 
 log = structlog.get_logger(__name__)
@@ -230,17 +231,28 @@ def figures(session: Session, now: int, paused_contracts: Iterable[str]) -> Figu
     counts = dict.fromkeys(StreamStatus, 0)
     tokens: dict[str, list[int]] = {}  # token -> [streams, volume, locked]
     c = _TOTALS.c
-    query = select(
-        c.contract_id,
-        c.token,
-        c.version,
-        c.state,
-        c.end_day,
-        c.streams,
-        c.total_amount,
-        c.withdrawn_amount,
+    # Summed in the database by what the instant makes of each row (a few rows per token and
+    # contract, however many end days): live rows ended before today, ending today or later.
+    group = case(
+        (c.state != "live", c.state),
+        (c.end_day < today, literal("ended")),
+        else_=literal("ahead"),
     )
-    for contract, token, version, state, end_day, n, total, withdrawn in session.execute(query):
+    sqlite_sums = session.get_bind().dialect.name == "sqlite"
+    sums = [
+        sqlite_amount_sum(column) if sqlite_sums else [func.sum(column)]
+        for column in (c.total_amount, c.withdrawn_amount)
+    ]
+    query = select(c.contract_id, c.token, c.version, group, func.sum(c.streams))
+    query = query.add_columns(*sums[0], *sums[1]).group_by(c.contract_id, c.token, c.version, group)
+    for row in session.execute(query):
+        contract, token, version, state, n = row[0], row[1], row[2], row[3], int(row[4])
+        parts: list[Any] = list(row[5:])
+        width = len(parts) // 2
+        total, withdrawn = (
+            combine_sqlite_sum(list(p)) if sqlite_sums else int(p[0])
+            for p in (parts[:width], parts[width:])
+        )
         figures_of = tokens.setdefault(token, [0, 0, 0])
         figures_of[0] += n
         figures_of[1] += total
@@ -253,7 +265,7 @@ def figures(session: Session, now: int, paused_contracts: Iterable[str]) -> Figu
         figures_of[2] += total - withdrawn
         if state == "paused" or (version == 2 and contract in paused):
             counts[StreamStatus.PAUSED] += n
-        elif end_day < today:
+        elif state == "ended":
             counts[StreamStatus.COMPLETED] += n
         else:  # today's are split below
             counts[StreamStatus.ACTIVE] += n
