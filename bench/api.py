@@ -15,8 +15,9 @@ What it does, in one run:
    text exactly as ``chain.events.to_json`` + SQLAlchemy's JSON serialiser store it; the
    ``streams`` rows are the projection of those events (cancel splits computed with
    ``chain.math.unlocked``); 2% of the amounts are above 2**63; 400 addresses (senders skewed,
-   receivers uniform); a ``sync_state`` row 3 ledgers behind the network. Then VACUUM ANALYZE,
-   CHECKPOINT, the ``/stats`` totals counted (``streams.totals.rebuild``), and a check on a sample: ``decode(row XDR)`` must give the stored ``decoded`` byte for byte and
+   receivers uniform); a ``sync_state`` row 3 ledgers behind the network. Then the ``/stats``
+   totals counted (``streams.totals.rebuild``), VACUUM ANALYZE, CHECKPOINT, and a check on a
+   sample: ``decode(row XDR)`` must give the stored ``decoded`` byte for byte and
    ``ingest.project.project(events)`` must give the stored ``streams`` row.
 3. Starts ``gunicorn -k uvicorn_worker.UvicornWorker -w <cores> stellarstream.api.asgi:app``
    (rate limits off, log level warning, prometheus multiprocess dir as in production) and the
