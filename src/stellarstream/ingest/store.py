@@ -92,9 +92,9 @@ def insert_events(
         return result
     dialect = session.get_bind().dialect
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    # A Core insert of the table, not the ORM entity: the ORM's bulk-insert bookkeeping cost
-    # more per row than the database did. Executed with a parameter list, it is compiled once
-    # and sent in multi-row batches ("insertmanyvalues"), RETURNING the rows it inserted.
+    # PostgreSQL: a Core insert of the table, not the ORM entity (the ORM's bulk-insert
+    # bookkeeping cost more per row than the database did), compiled once and sent in multi-row
+    # batches ("insertmanyvalues"), RETURNING the rows it inserted. SQLite: see _insert_sqlite.
     statement = (
         insert(_EVENTS)
         .values(

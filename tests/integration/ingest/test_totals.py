@@ -19,6 +19,7 @@ from tests.support import contract_events as ce
 
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
+from stellarstream.db import migrate
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
 from stellarstream.ingest.pipeline import ingest_batch
@@ -197,3 +198,19 @@ def test_db_recount_command(
     assert "recounted 12 streams in 2 tokens" in result.stdout
     with sessions() as session:
         assert stored(session) == expected
+
+
+def test_migration_counts_the_streams_a_database_already_holds(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    ingest(sessions, history(6, n=16), size=9)
+    with sessions() as session:
+        kept = stored(session)
+    engine = make_engine(database_url)
+    try:
+        migrate.downgrade(engine, "0006")  # a database from before the totals, with streams
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with sessions() as session:
+        assert stored(session) == kept and kept[0] and kept[1]
