@@ -166,7 +166,7 @@ def rebuild_streams(
             else:
                 rows.append(state)
         if rows:
-            _upsert_streams(session, rows)
+            UPSERT_STREAMS.execute(session, rows)
         for contract_id, stream_id in gone:
             session.execute(
                 delete(Stream).where(
@@ -201,7 +201,3 @@ def _build_upsert(dialect_name: str) -> Insert:
 # clause compiled afresh for every 1,000 rows was most of a sync's time; SQLAlchemy's per-row
 # parameter processing was the next largest part).
 UPSERT_STREAMS = BulkStatement(_build_upsert, [c.name for c in _STREAMS.c if c.name != "id"])
-
-
-def _upsert_streams(session: Session, rows: list[dict[str, Any]]) -> None:
-    UPSERT_STREAMS.execute(session, rows)

@@ -25,6 +25,7 @@ from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, 
 from stellarstream.streams import totals
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
+from stellarstream.streams.totals import TokenStats
 from stellarstream.streams.view import StreamStatus
 
 LIVE_SOURCE = "rpc"
@@ -77,14 +78,6 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenStats:
-    token: str
-    value_locked: int
-    total_volume: int
-    streams: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,15 +462,7 @@ class StreamService:
             archived=counts[StreamStatus.ARCHIVED],
             unique_senders=figures.unique_senders,
             unique_receivers=figures.unique_receivers,
-            tokens=[
-                TokenStats(
-                    token=t.token,
-                    value_locked=t.value_locked,
-                    total_volume=t.total_volume,
-                    streams=t.streams,
-                )
-                for t in figures.tokens
-            ],
+            tokens=figures.tokens,
             latest_ledger=latest,
             network_latest_ledger=network,
             as_of=now,

@@ -129,10 +129,7 @@ def _apply_totals(session: Session, deltas: dict[TotalKey, list[int]]) -> bool:
         if streams == 0:
             gone.append(key)
         else:
-            upserts.append(
-                dict(zip(_TOTAL_KEY, key, strict=True))
-                | {"streams": streams, "total_amount": total, "withdrawn_amount": withdrawn}
-            )
+            upserts.append(_total_row(key, streams, total, withdrawn))
     _UPSERT_TOTALS.execute(session, upserts)
     for start in range(0, len(gone), _CHUNK):
         match = tuple_(*(c[n] for n in _TOTAL_KEY)).in_(gone[start : start + _CHUNK])
@@ -188,27 +185,29 @@ def rebuild(session: Session) -> None:
     rows = session.execute(select(*columns).execution_options(yield_per=10_000)).mappings()
     for row in rows:
         changes.replace(None, typing.cast(Mapping[str, Any], row))
-    _UPSERT_TOTALS.execute(session, _rows(_TOTAL_KEY, changes.totals.items()))
+    _UPSERT_TOTALS.execute(
+        session, [_total_row(key, *values) for key, values in changes.totals.items()]
+    )
     _UPSERT_PARTIES.execute(
         session,
         ({"role": r, "address": a, "streams": n} for (r, a), n in changes.parties.items()),
     )
 
 
-def _rows(names: list[str], items: Iterable[tuple[TotalKey, list[int]]]) -> list[dict[str, Any]]:
-    return [
-        dict(zip(names, key, strict=True))
-        | {"streams": n, "total_amount": total, "withdrawn_amount": withdrawn}
-        for key, (n, total, withdrawn) in items
-    ]
+def _total_row(key: TotalKey, streams: int, total: int, withdrawn: int) -> dict[str, Any]:
+    return dict(zip(_TOTAL_KEY, key, strict=True)) | {
+        "streams": streams,
+        "total_amount": total,
+        "withdrawn_amount": withdrawn,
+    }
 
 
 @dataclass(frozen=True, slots=True)
-class TokenFigures:
+class TokenStats:
     token: str
-    streams: int
-    total_volume: int
     value_locked: int  # total - withdrawn over streams neither canceled nor archived
+    total_volume: int
+    streams: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +215,7 @@ class Figures:
     """Counts per status at ``now``, per-token sums and distinct parties."""
 
     counts: dict[StreamStatus, int]
-    tokens: list[TokenFigures]
+    tokens: list[TokenStats]
     unique_senders: int
     unique_receivers: int
 
@@ -289,7 +288,7 @@ def figures(session: Session, now: int, paused_contracts: Iterable[str]) -> Figu
     return Figures(
         counts=counts,
         tokens=[
-            TokenFigures(token, n, volume, locked)
+            TokenStats(token, value_locked=locked, total_volume=volume, streams=n)
             for token, (n, volume, locked) in sorted(tokens.items())
         ],
         unique_senders=int(parties.get("sender", 0)),

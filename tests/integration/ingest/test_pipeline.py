@@ -17,7 +17,6 @@ from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import (
     ContractEvent,
     InvoiceLink,
@@ -33,13 +32,6 @@ from stellarstream.invoices.service import InvoiceService, NewInvoice
 
 C = ce.V2_CONTRACT
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Any:
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def ingest(

@@ -20,7 +20,7 @@ from tests.support import contract_events as ce
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db import migrate
-from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.engine import make_engine
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
 from stellarstream.ingest.pipeline import ingest_batch
 from stellarstream.streams import totals
@@ -32,13 +32,6 @@ TOKENS = [ce.TOKEN, ce.contract(203)]
 DAY = totals.DAY
 T0 = 20 * DAY + 5_000  # "now" in the middle of a day
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Any:
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def history(seed: int, n: int = 40) -> list[RawEvent]:
@@ -132,7 +125,10 @@ def recount(streams: list[Stream], now: int, paused: frozenset[str]) -> totals.F
             figures[2] += s.total_amount - s.withdrawn_amount
     return totals.Figures(
         counts={status: counts[status] for status in StreamStatus},
-        tokens=[totals.TokenFigures(t, *v) for t, v in sorted(by_token.items())],
+        tokens=[
+            totals.TokenStats(t, value_locked=locked, total_volume=volume, streams=n)
+            for t, (n, volume, locked) in sorted(by_token.items())
+        ],
         unique_senders=len({s.sender for s in streams}),
         unique_receivers=len({s.receiver for s in streams}),
     )
