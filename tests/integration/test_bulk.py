@@ -5,10 +5,9 @@ from __future__ import annotations
 import typing
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from stellarstream.db.bulk import BulkStatement
+from stellarstream.db.bulk import BulkStatement, InsertConstructor
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import Stream
 from stellarstream.ingest.pipeline import FIXED_AT_CREATION, UPSERT_STREAMS
@@ -82,8 +81,8 @@ def test_amounts_are_converted_and_the_upsert_keeps_creation_columns(database_ur
 
 
 def test_raw_columns_are_sent_as_given(database_url: str) -> None:
-    def build(dialect: str) -> Insert:
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(STREAMS)
+    def build(insert: InsertConstructor) -> Insert:
+        return insert(STREAMS)
 
     columns = [c.name for c in STREAMS.c if c.name != "id"]
     sqlite_text = database_url.startswith("sqlite")

@@ -14,15 +14,23 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 Processor = Callable[[Any], Any]
+InsertConstructor = Callable[[Table], postgresql.Insert | sqlite.Insert]
+
+
+def insert_for(dialect_name: str) -> InsertConstructor:
+    """The INSERT constructor with ``ON CONFLICT`` clauses: PostgreSQL's, else SQLite's."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 class BulkStatement:
-    """An INSERT (or upsert) of ``columns``, built per database by ``build(dialect_name)``.
+    """An INSERT (or upsert) of ``columns``, built per database by ``build(insert)`` from that
+    database's INSERT constructor (:func:`insert_for`).
 
     ``raw``: columns whose values the caller already converted (JSON text, say): sent as given.
     ``keys``: the row key of a column, where it is not the column's name.
@@ -30,7 +38,7 @@ class BulkStatement:
 
     def __init__(
         self,
-        build: Callable[[str], Insert],
+        build: Callable[[InsertConstructor], Insert],
         columns: Sequence[str],
         raw: Iterable[str] = (),
         keys: Mapping[str, str] | None = None,
@@ -64,7 +72,7 @@ class BulkStatement:
         cached = self._compiled.get(dialect.name)
         if cached is not None:
             return cached
-        statement = self._build(dialect.name)
+        statement = self._build(insert_for(dialect.name))
         compiled = statement.compile(dialect=dialect, column_keys=self.columns)
         names = list(compiled.positiontup or compiled.bind_names.values())
         table_columns = statement.table.c

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -18,7 +17,7 @@ from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.bulk import BulkStatement
+from stellarstream.db.bulk import BulkStatement, InsertConstructor
 from stellarstream.db.models import Stream
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.project import Located, project
@@ -184,8 +183,7 @@ FIXED_AT_CREATION = frozenset(
 """Columns a stream's later events never change: an upsert leaves them (and their indexes)."""
 
 
-def _build_upsert(dialect_name: str) -> Insert:
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+def _build_upsert(insert: InsertConstructor) -> Insert:
     statement = insert(_STREAMS)
     return statement.on_conflict_do_update(
         index_elements=["contract_id", "stream_id"],

@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Dialect, Table, Text, bindparam, cast, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.bulk import BulkStatement
+from stellarstream.db.bulk import BulkStatement, insert_for
 from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.db.types import UTCDateTime
 
@@ -91,7 +91,7 @@ def insert_events(
     if not pairs:
         return result
     dialect = session.get_bind().dialect
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(dialect.name)
     # PostgreSQL: a Core insert of the table, not the ORM entity (the ORM's bulk-insert
     # bookkeeping cost more per row than the database did), compiled once and sent in multi-row
     # batches ("insertmanyvalues"), RETURNING the rows it inserted. SQLite: see _insert_sqlite.
@@ -166,7 +166,7 @@ _ROW_KEYS = {  # row key -> column, where they differ (the PostgreSQL statement'
     "ingested_at": "ingested",
 }
 _SQLITE_INSERT = BulkStatement(
-    lambda _dialect: sqlite.insert(_EVENTS).on_conflict_do_nothing(
+    lambda _postgresql_or_sqlite: sqlite.insert(_EVENTS).on_conflict_do_nothing(
         index_elements=["tx_hash", "event_index"]
     ),
     [c.name for c in _EVENTS.c if c.name != "id"],

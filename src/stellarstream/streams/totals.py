@@ -21,11 +21,10 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Table, and_, case, delete, func, literal, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-from stellarstream.db.bulk import BulkStatement
+from stellarstream.db.bulk import BulkStatement, InsertConstructor
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
 from stellarstream.db.types import combine_sqlite_sum, sqlite_amount_sum
 from stellarstream.streams.view import StreamStatus
@@ -79,8 +78,8 @@ class Changes:
 
 
 def _upsert(table: Table, keys: list[str], values: list[str]) -> BulkStatement:
-    def build(dialect: str) -> Insert:
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    def build(insert: InsertConstructor) -> Insert:
+        statement = insert(table)
         return statement.on_conflict_do_update(
             index_elements=keys, set_={c: statement.excluded[c] for c in values}
         )
