@@ -9,9 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from stellarstream.api.app import create_app
 from stellarstream.config import Settings, load_settings
+from stellarstream.db.engine import make_engine, make_sessionmaker
 from tests.support.clock import FakeClock
 from tests.support.db import (
     PostgresDatabases,
@@ -65,6 +67,14 @@ def database_url(
 ) -> Iterator[str]:
     """A freshly migrated database of each backend, one per test."""
     yield from _fresh(request, request.param == "sqlite", tmp_path, sqlite_template)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on ``database_url`` (each backend)."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture
