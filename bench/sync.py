@@ -33,7 +33,9 @@ stacks to FILE (timings and RSS of such a run are not comparable).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import itertools
 import json
 import os
 import platform
@@ -76,7 +78,7 @@ from stellarstream.chain.types import RawEvent  # noqa: E402
 from stellarstream.config import Settings  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
-from stellarstream.ingest import batching, store  # noqa: E402
+from stellarstream.ingest import batching, pipeline, store  # noqa: E402
 from stellarstream.ingest.batchgc import BatchCollector  # noqa: E402
 from stellarstream.ingest.pipeline import rebuild_streams  # noqa: E402
 from stellarstream.ingest.project import Located, project  # noqa: E402
@@ -134,6 +136,7 @@ class Variant:
     xdr_format: str = "json"  # STELLARSTREAM_RPC_XDR_FORMAT (the product's default: json)
     src: Path | None = None  # another checkout's src/ (PYTHONPATH), e.g. an older commit
     profile: Path | None = None  # py-spy's collapsed stacks of the sync go to this file
+    worker: bool = False  # STELLARSTREAM_SYNC_WORKER (the product's default: off)
 
     def describe(self) -> str:
         page = "default" if self.page_limit is None else f"{self.page_limit:,}"
@@ -217,6 +220,7 @@ def run_sync(
     if variant.page_limit is not None:
         env["STELLARSTREAM_SYNC_PAGE_LIMIT"] = str(variant.page_limit)
     env["STELLARSTREAM_RPC_XDR_FORMAT"] = variant.xdr_format
+    env["STELLARSTREAM_SYNC_WORKER"] = "true" if variant.worker else "false"
     if variant.src is not None:
         env["PYTHONPATH"] = str(variant.src)
     command = [str(BIN / "stellarstream")]
@@ -247,7 +251,8 @@ def run_sync(
 
     return SyncRun(
         wall=wall,
-        summary=json.loads(stdout[stdout.index("{") :]),  # after py-spy's lines, if any
+        # py-spy prints lines before and after it
+        summary=json.JSONDecoder().raw_decode(stdout[stdout.index("{") :])[0],
         rss_main=watch.rss_main / MB,
         rss_tree=watch.rss_tree / MB,
         pss_tree=watch.pss_tree / MB,
@@ -379,6 +384,65 @@ def insert_ceiling(url: str, pairs: list[tuple[RawEvent, ev.DomainEvent]]) -> In
     return InsertRun(insert, rebuild)
 
 
+def sqlite_floor(filled: str, template: Path, workdir: Path) -> float:
+    """Seconds SQLite alone takes for the writes a sync makes, with no Python work between.
+
+    The rows of ``filled`` (a database the store filled) go again into a fresh copy of the
+    migrated ``template``, batch by batch in chain order as a sync sends them: each batch's
+    events by ``executemany``, its streams' rows read by the same ``IN`` query, then upserted
+    (each stream's final row stands for its row of that batch), then commit. The WAL and
+    checkpoint settings are the product's (``db.engine``)."""
+    source = sqlite3.connect(filled.removeprefix("sqlite:///"))
+    events_cols = [r[1] for r in source.execute("PRAGMA table_info(contract_events)")][1:]
+    stream_cols = [r[1] for r in source.execute("PRAGMA table_info(streams)")][1:]
+    order = "ledger, tx_index, op_index, event_index"
+    events = source.execute(
+        f"SELECT {', '.join(events_cols)} FROM contract_events ORDER BY {order}"
+    ).fetchall()
+    rows = {r[1]: r for r in source.execute(f"SELECT {', '.join(stream_cols)} FROM streams")}
+    source.close()
+    at = events_cols.index("stream_id")
+    fixed = pipeline.FIXED_AT_CREATION
+    insert_events = (
+        f"INSERT INTO contract_events ({', '.join(events_cols)}) VALUES "
+        f"({', '.join('?' * len(events_cols))}) ON CONFLICT (tx_hash, event_index) DO NOTHING"
+    )
+    upsert = (
+        f"INSERT INTO streams ({', '.join(stream_cols)}) VALUES "
+        f"({', '.join('?' * len(stream_cols))}) ON CONFLICT (contract_id, stream_id) DO UPDATE "
+        f"SET {', '.join(f'{c} = excluded.{c}' for c in stream_cols if c not in fixed)}"
+    )
+    path = workdir / "floor.db"
+    shutil.copyfile(template, path)
+    db = sqlite3.connect(path, isolation_level=None)
+    raw = make_engine(f"sqlite:///{path}").raw_connection()  # the product's pragmas, to copy
+    for pragma in ("journal_mode", "synchronous", "wal_autocheckpoint"):
+        value = raw.cursor().execute(f"PRAGMA {pragma}").fetchone()[0]
+        db.execute(f"PRAGMA {pragma}={value}")
+    raw.close()
+    size = batching.MAX_EVENTS
+    began = time.perf_counter()
+    for start in range(0, len(events), size):
+        batch = events[start : start + size]
+        ids = sorted({row[at] for row in batch})
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(insert_events, batch)
+        for i in range(0, len(ids), pipeline.REBUILD_CHUNK):
+            chunk = ids[i : i + pipeline.REBUILD_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            db.execute(
+                f"SELECT {', '.join(stream_cols)} FROM streams WHERE contract_id = ? "
+                f"AND stream_id IN ({marks})",
+                [batch[0][0], *chunk],
+            ).fetchall()
+            db.executemany(upsert, [rows[s] for s in chunk])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - began
+    db.close()
+    path.unlink()
+    return seconds
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -429,6 +493,7 @@ class Results:
     decode: list[float] = field(default_factory=list)
     syncs: dict[str, list[SyncRun]] = field(default_factory=lambda: defaultdict(list))
     inserts: dict[str, list[InsertRun]] = field(default_factory=lambda: defaultdict(list))
+    floor: list[float] = field(default_factory=list)  # sqlite_floor seconds
 
     def table(self) -> str:
         n = self.events
@@ -456,6 +521,12 @@ class Results:
                 f"| projection rebuild only | {db} | {rate(n, min(r.rebuild for r in items))} | "
                 f"{all_rates(n, [r.rebuild for r in items])} | `rebuild_streams` of each "
                 "batch's streams, same transactions |"
+            )
+        if self.floor:
+            lines.append(
+                f"| SQLite alone (the floor) | sqlite | {rate(n, min(self.floor))} | "
+                f"{all_rates(n, self.floor)} | the same rows by `sqlite3` `executemany`, no Python "
+                "work: events, stream lookups, stream upserts, commits |"
             )
         for db, items in self.syncs.items():
             best = min(items, key=lambda r: r.wall)
@@ -493,9 +564,10 @@ class Results:
         for db, items in self.inserts.items():
             ceilings[f"insert {db}"] = n / min(r.insert for r in items)
             ceilings[f"store {db}"] = n / min(r.insert + r.rebuild for r in items)
-        for db, items in self.syncs.items():
+        for label, items in self.syncs.items():
+            db = label.split(",")[0]
             best = n / min(r.wall for r in items)
-            parts = [f"{db}: {best:,.0f} events/s end to end"]
+            parts = [f"{label}: {best:,.0f} events/s end to end"]
             if db == "sqlite":
                 parts.append(f"target 20,000: {'met' if best >= 20_000 else 'NOT met'}")
             # Two readings of "database insert only": the event insert alone, and the whole
@@ -513,7 +585,11 @@ class Results:
             rss = max(r.rss_tree for r in items)
             pss = max(r.pss_tree for r in items)
             verdict = "met" if rss < RSS_LIMIT_MB else "NOT met"
-            parts.append(f"peak RSS {rss:.0f} MB (PSS {pss:.0f} MB): < {RSS_LIMIT_MB} MB {verdict}")
+            main = max(r.rss_main for r in items)
+            parts.append(
+                f"peak RSS {rss:.0f} MB in all (PSS {pss:.0f} MB; the sync process alone "
+                f"{main:.0f} MB): < {RSS_LIMIT_MB} MB {verdict}"
+            )
             lines.append("- " + "; ".join(parts))
         return "\n".join(lines)
 
@@ -532,6 +608,12 @@ def main() -> None:
         "--profile", type=Path, help="record the sync with py-spy (raw collapsed stacks) here"
     )
     parser.add_argument("--skip-ceilings", action="store_true", help="only the sync command")
+    parser.add_argument(
+        "--worker",
+        choices=["off", "on", "both"],
+        default="both",
+        help="STELLARSTREAM_SYNC_WORKER for the sync runs (both: each database both ways)",
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in kinds and (reason := postgres_reachable(postgres_admin_url())):
@@ -566,8 +648,11 @@ def main() -> None:
         streams = expected_streams(history, raws)
         databases = Databases(workdir, kinds)
         try:
+            workers = {"off": [False], "on": [True], "both": [False, True]}[args.worker]
             with serve(server) as base:
-                for kind in kinds:
+                for kind, worker in itertools.product(kinds, workers):
+                    label = f"{kind}, worker" if worker else kind
+                    mode = dataclasses.replace(variant, worker=worker)
                     for number in range(args.repeat):
                         with databases.fresh(kind) as url:
                             run = run_sync(
@@ -577,15 +662,15 @@ def main() -> None:
                                 history.first_ledger,
                                 history.last_ledger,
                                 workdir,
-                                variant,
+                                mode,
                             )
                             assert run.events == run.summary["new"] == history.events, run.summary
                             if number == 0:
                                 check_database(url, history, streams)
-                        results.syncs[kind].append(run)
+                        results.syncs[label].append(run)
                         pages = server.page_seconds[-run.requests :] or [0.0]
                         print(
-                            f"sync {kind} #{number + 1}: {history.events / run.wall:,.0f} "
+                            f"sync {label} #{number + 1}: {history.events / run.wall:,.0f} "
                             f"events/s (wall {run.wall:.1f} s, loop {run.seconds:.1f} s), "
                             f"{run.requests} requests; RSS {run.rss_main:.0f} MB (tree "
                             f"{run.rss_tree:.0f} MB, PSS {run.pss_tree:.0f} MB); CPU "
@@ -613,7 +698,7 @@ def main() -> None:
     command += f" --repeat {args.repeat}"
     if args.page_limit is not None:
         command += f" --page-limit {args.page_limit}"
-    command += f" --xdr-format {args.xdr_format}"
+    command += f" --xdr-format {args.xdr_format} --worker {args.worker}"
     if args.src is not None:
         command += f" --src {args.src}"
     print(f"Command: {command}  ({variant.describe()})")
@@ -644,6 +729,11 @@ def measure_ceilings(
         for number in range(repeat):
             with databases.fresh(kind) as url:
                 run = insert_ceiling(url, pairs)
+                if kind == "sqlite":
+                    assert databases.sqlite_template is not None
+                    floor = sqlite_floor(url, databases.sqlite_template, databases.workdir)
+                    results.floor.append(floor)
+                    print(f"SQLite alone #{number + 1}: {rate(n, floor)} events/s", flush=True)
             results.inserts[kind].append(run)
             print(
                 f"insert only {kind} #{number + 1}: {rate(n, run.insert)} events/s; "

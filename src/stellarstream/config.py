@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
     sync_page_limit: int = Field(default=1000, ge=1, le=10_000)
+    # Fetch and decode in a second process while this one stores: faster, more memory
+    # (ingest.prefetch; docs/BENCHMARKS.md)
+    sync_worker: bool = False
     # getEvents topics/values as XDR-JSON (decoded ~10x faster) or base64 XDR (older nodes)
     rpc_xdr_format: Literal["json", "base64"] = "json"
     protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)

@@ -36,6 +36,20 @@ class StellarStreamError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, field={self.field!r})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable with its attributes whatever the subclass's __init__ takes (the sync's
+        # worker process sends its source errors to the parent).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(
+    cls: type[StellarStreamError], args: tuple[object, ...], state: dict[str, object]
+) -> StellarStreamError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(StellarStreamError):
     code = "validation_error"

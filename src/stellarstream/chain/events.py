@@ -7,6 +7,9 @@ seconds, addresses are StrKey strings (G... / C...).
 
 Stream ids are per contract: V1 and V2 ids are separate counters, so key streams by
 ``(contract_id, stream_id)``.
+
+No ``__slots__``: events cross a pipe from the sync's worker (``ingest.prefetch``), and a frozen
+dataclass with slots unpickles through a Python-level ``__setstate__``, twice as slow.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ Json: TypeAlias = "bool | int | str | list[Json] | dict[str, Json] | None"
 # --- V2 stream events: topics [U64 stream_id, Symbol action] ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StreamCreated:
     """``create_v2``: a stream was created; ``amount`` is net of the protocol fee.
 
@@ -46,7 +49,7 @@ class StreamCreated:
     has_memo_slot: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Withdrawn:
     """``claim``: ``amount`` (gross) withdrawn; ``withdrawn_total`` is the new cumulative total."""
 
@@ -60,7 +63,7 @@ class Withdrawn:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MetaWithdrawn:
     """``meta_wdrw``: a relayed withdrawal; the relayer kept ``relayer_fee``."""
 
@@ -79,7 +82,7 @@ class MetaWithdrawn:
         return self.to_receiver + self.relayer_fee
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Canceled:
     """``cancel``: ``to_receiver`` is earned + penalty, ``to_sender`` the rest."""
 
@@ -93,7 +96,7 @@ class Canceled:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Archived:
     """``archived``: the stream was closed and deleted on-chain."""
 
@@ -107,7 +110,7 @@ class Archived:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BeneficiaryTransferred:
     """``benefic``: the receiver changed from ``previous`` to ``new``."""
 
@@ -120,7 +123,7 @@ class BeneficiaryTransferred:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ToppedUp:
     """``top_up``: total grows by ``extra`` to ``new_total``; end moves to ``new_end``."""
 
@@ -135,7 +138,7 @@ class ToppedUp:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Refilled:
     """``refill``: a new period ``[new_start, new_end]``; withdrawn resets to 0."""
 
@@ -150,7 +153,7 @@ class Refilled:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Migrated:
     """``migrated``: V1 stream ``v1_id`` became V2 stream ``stream_id``."""
 
@@ -168,7 +171,7 @@ class Migrated:
         return self.stream_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BridgedIn:
     """``bridge_in``: follows the bridge's ``create_v2``; ``gross`` before the protocol fee."""
 
@@ -183,7 +186,7 @@ class BridgedIn:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SplitExecuted:
     """``split_exec``: emitted by ``create_stream`` when a memo is set."""
 
@@ -198,7 +201,7 @@ class SplitExecuted:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RateAccepted:
     """``rate_accept``: the receiver accepted a new rate."""
 
@@ -213,7 +216,7 @@ class RateAccepted:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Dust:
     """``dust`` (plain struct payload): a withdrawal split left a remainder; precedes ``claim``."""
 
@@ -230,7 +233,7 @@ class Dust:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SplitConfigured:
     """``split`` (plain struct payload): ``split_stream`` set or cleared the split."""
 
@@ -247,7 +250,7 @@ class SplitConfigured:
 # --- V2 contract-wide events: topics [Symbol action, ...] ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ContractPaused:
     """``[pause, admin]``: the whole V2 contract is paused."""
 
@@ -258,7 +261,7 @@ class ContractPaused:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ContractUnpaused:
     """``[unpause, admin]``: the V2 contract runs again."""
 
@@ -269,7 +272,7 @@ class ContractUnpaused:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BatchCreated:
     """``[btch_crt, sender]``: follows the batch's per-stream ``create_v2`` events."""
 
@@ -282,7 +285,7 @@ class BatchCreated:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ContractEvent:
     """Any other well-formed V2 contract-wide NebulaEvent (``fee_out``, ``adm_xfer``, ...).
 
@@ -302,7 +305,7 @@ class ContractEvent:
 # --- V1 (legacy) events: topics [Symbol, ...], struct map payloads ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class V1StreamCreated:
     """V1 ``[create, sender]`` with a StreamCreatedEvent payload."""
 
@@ -319,7 +322,7 @@ class V1StreamCreated:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class V1ProposalCreated:
     """V1 ``[create, sender]`` with a ProposalCreatedEvent payload: not a stream, store only.
 
@@ -334,7 +337,7 @@ class V1ProposalCreated:
     fields: dict[str, Json]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class V1ToppedUp:
     """V1 ``[topup, id]``."""
 
@@ -349,7 +352,7 @@ class V1ToppedUp:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class V1Paused:
     """V1 ``[pause, id]``: one stream paused (unlike V2's contract-wide pause)."""
 
@@ -361,7 +364,7 @@ class V1Paused:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class V1Resumed:
     """V1 ``[resume, id]``."""
 
@@ -374,7 +377,7 @@ class V1Resumed:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UnknownEvent:
     """Not a StellarStream event we project, or a known topic with a malformed payload.
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from stellarstream.chain.events import DomainEvent
 from stellarstream.chain.types import RawEvent
 
 
@@ -16,6 +17,8 @@ class Batch:
     ``covered_to``: every event of the requested contracts with ``start <= ledger <= covered_to``
     has been delivered by this batch or an earlier one, so a checkpoint may record it.
     ``cursor``: source-specific resume position after this batch (the RPC cursor), or None.
+    ``decoded``: each event's decoding, in order, when whoever delivers the batch already did it
+    (the sync's worker process, ``ingest.prefetch``); None means decode on ingestion.
     """
 
     events: list[RawEvent]
@@ -23,6 +26,7 @@ class Batch:
     cursor: str | None
     latest_ledger: int
     source: str
+    decoded: list[DomainEvent] | None = None
 
 
 class EventSource(Protocol):

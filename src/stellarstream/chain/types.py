@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no __slots__: see chain.events (pickled by the sync's worker)
 class RawEvent:
     """One contract event as a source delivered it, before decoding.
 

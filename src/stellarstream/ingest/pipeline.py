@@ -64,7 +64,11 @@ def ingest_batch(
     transaction (None for callers that track coverage themselves).
     """
     wanted = set(contract_ids)
-    pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
+    if batch.decoded is not None:
+        events = zip(batch.events, batch.decoded, strict=True)
+        pairs = [(raw, event) for raw, event in events if raw.contract_id in wanted]
+    else:
+        pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
     stored = insert_events(session, pairs, source=batch.source, now=now)
     touched = stored.touched
     rebuild_streams(session, touched, known=stored.new)

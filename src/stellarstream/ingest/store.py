@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from collections.abc import Iterator, Sequence
@@ -280,17 +281,67 @@ def event_counts(session: Session, keys: set[StreamKey]) -> dict[StreamKey, int]
 
 
 def stream_rows(session: Session, keys: set[StreamKey]) -> dict[StreamKey, dict[str, Any]]:
-    """The ``streams`` rows of those of ``keys`` that have one, as :func:`project` returns them."""
-    table = typing.cast(Table, Stream.__table__)
-    columns = [column for column in table.c if column.name != "id"]
+    """The ``streams`` rows of those of ``keys`` that have one, as :func:`project` returns them.
+
+    Read through the driver with the columns' own result conversions: SQLAlchemy's result rows
+    and mappings cost more than the query (a sync reads a row for most events it stores).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    names = [column.name for column in _STREAM_COLUMNS]
+    stream_id_at = names.index("stream_id")
     rows: dict[StreamKey, dict[str, Any]] = {}
     for contract_id, stream_ids in _by_contract(keys):
-        query = select(*columns).where(
-            table.c.contract_id == contract_id, table.c.stream_id.in_(stream_ids)
-        )
-        for row in session.execute(query).mappings():
-            rows[(contract_id, row["stream_id"])] = dict(row)
+        sql, positional = _stream_rows_sql(dialect, len(stream_ids))
+        values = [contract_id, *stream_ids]
+        params = tuple(values) if positional else {f"p{i}": v for i, v in enumerate(values)}
+        result = connection.exec_driver_sql(sql, params)
+        convert = _result_processors(dialect, result.cursor.description)
+        for found in result.fetchall():
+            row = list(found)
+            for i, process in convert:
+                row[i] = process(row[i])
+            rows[(contract_id, row[stream_id_at])] = dict(zip(names, row, strict=True))
     return rows
+
+
+_STREAMS = typing.cast(Table, Stream.__table__)
+_STREAM_COLUMNS = [column for column in _STREAMS.c if column.name != "id"]
+
+
+_PROCESSORS: dict[tuple[str, tuple[Any, ...]], list[tuple[int, Any]]] = {}
+
+
+def _result_processors(dialect: Dialect, description: Any) -> list[tuple[int, Any]]:
+    """(index, conversion) of the stream columns whose values the driver's differ from."""
+    # The driver's type of each column (PostgreSQL's OIDs) picks the conversion.
+    types = tuple(d[1] for d in description)
+    key = (dialect.name, types)
+    convert = _PROCESSORS.get(key)
+    if convert is None:
+        convert = []
+        for i, column in enumerate(_STREAM_COLUMNS):
+            impl = column.type.dialect_impl(dialect)
+            process = impl.result_processor(dialect, types[i])
+            if process is not None:
+                convert.append((i, process))
+        _PROCESSORS[key] = convert
+    return convert
+
+
+@functools.cache
+def _stream_rows_sql(dialect: Dialect, count: int) -> tuple[str, bool]:
+    """SELECT of the stream columns for one contract and ``count`` stream ids (bound ``p0``,
+    ``p1``...), and whether the driver takes them by position."""
+    ids = [bindparam(f"p{i + 1}", type_=_STREAMS.c.stream_id.type) for i in range(count)]
+    query = select(*_STREAM_COLUMNS).where(
+        _STREAMS.c.contract_id == bindparam("p0", type_=_STREAMS.c.contract_id.type),
+        _STREAMS.c.stream_id.in_(ids),
+    )
+    compiled = query.compile(dialect=dialect)
+    if compiled.positiontup is not None:
+        assert compiled.positiontup == [f"p{i}" for i in range(count + 1)]
+    return compiled.string, compiled.positiontup is not None
 
 
 def _by_contract(keys: set[StreamKey], size: int = 500) -> Iterator[tuple[str, list[int]]]:

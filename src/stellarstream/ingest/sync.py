@@ -25,6 +25,7 @@ from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest import coverage
 from stellarstream.ingest.batching import joined
 from stellarstream.ingest.pipeline import ingest_batch
+from stellarstream.ingest.prefetch import Prefetcher
 from stellarstream.ingest.store import refresh_statistics
 
 log = structlog.get_logger(__name__)
@@ -92,8 +93,11 @@ class HistoricalSync:
         fee_bps: int = 0,
         progress: ProgressCallback | None = None,
         after_batch: Callable[[], None] | None = None,
+        prefetcher: Prefetcher | None = None,
     ) -> None:
+        """``prefetcher``: a worker serving ``sources``' batches decoded (None: in process)."""
         self._sessions = sessions
+        self._prefetcher = prefetcher
         self._after_batch = after_batch or (lambda: None)
         self._sources = sources
         self._order = [name for name in order if name in sources]
@@ -123,7 +127,7 @@ class HistoricalSync:
             source = self._sources[name]
             position = [start]
             try:
-                self._drain(source, position, end, summary)
+                self._drain(name, source, position, end, summary)
                 return
             except RangeUnavailable as exc:
                 start = position[0]
@@ -140,16 +144,24 @@ class HistoricalSync:
                 reasons.append(f"{name}: {exc.message}")
                 self._fallback(summary, name, start, end, exc.message)
             finally:
-                self._count_requests(name, source, summary)
+                self._count_requests(name, source, summary, self._prefetcher)
         raise NoSourceCovers(start, end, reasons)
 
     def _drain(
-        self, source: EventSource, position: list[int], end: int, summary: SyncSummary
+        self,
+        name: str,
+        source: EventSource,
+        position: list[int],
+        end: int,
+        summary: SyncSummary,
     ) -> None:
         """Ingest ``[position[0], end]``; ``position[0]`` follows what is committed."""
         low = position[0]
-        # Pages joined into transactions of up to 5,000 events (see ingest.batching).
-        batches = joined(source.batches(self._contract_ids, low, end))
+        # Pages joined into transactions (see ingest.batching), in the worker if there is one.
+        if self._prefetcher is not None:
+            batches = self._prefetcher.batches(name, low, end)
+        else:
+            batches = joined(source.batches(self._contract_ids, low, end))
         for batch in batches:
             covered = min(batch.covered_to, end)
             with self._sessions() as session, session.begin():
@@ -193,8 +205,13 @@ class HistoricalSync:
         summary.fallbacks.append({"source": source, "from": start, "to": end, "reason": reason})
 
     @staticmethod
-    def _count_requests(name: str, source: EventSource, summary: SyncSummary) -> None:
-        client = getattr(source, "client", None) or getattr(source, "_client", None)
-        requests = getattr(client, "requests", None)
+    def _count_requests(
+        name: str, source: EventSource, summary: SyncSummary, prefetcher: Prefetcher | None
+    ) -> None:
+        # With a worker, its copy of the source made them (after this one's, if any).
+        requests = prefetcher.requests(name) if prefetcher is not None else None
+        if requests is None:
+            client = getattr(source, "client", None) or getattr(source, "_client", None)
+            requests = getattr(client, "requests", None)
         if isinstance(requests, int):
             summary.requests[name] = requests

@@ -16,6 +16,7 @@ from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
 from stellarstream.ingest.batchgc import BatchCollector
+from stellarstream.ingest.prefetch import Prefetcher
 from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,10 @@ def run_sync(
         latest = latest_ledger({k: v for k, v in sources.items() if k in ("rpc", "horizon")})
         validate_range(start, end, latest)
         collector = stack.enter_context(BatchCollector())
+        # Forked here: after the sources (it takes them), before the engine (it never uses one).
+        prefetcher = None
+        if settings.sync_worker:
+            prefetcher = stack.enter_context(Prefetcher(sources, settings.contract_ids))
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)
         progress: ProgressCallback = progress_factory(end - start + 1)
@@ -105,6 +110,7 @@ def run_sync(
             fee_bps=settings.protocol_fee_bps,
             progress=progress,
             after_batch=collector.after_batch,
+            prefetcher=prefetcher,
         )
         log.info("sync_started", start=start, end=end, order=order)
         summary = sync.run(start, end)

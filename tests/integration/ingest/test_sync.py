@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from tests.support.clock import FakeClock
 from tests.support.horizon import FakeHorizon, running_horizon
@@ -24,6 +25,7 @@ from stellarstream.chain.horizon import HorizonClient, HorizonSource
 from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.ingest import coverage
+from stellarstream.ingest.prefetch import Prefetcher
 from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers
 
 BIN = Path(sys.executable).parent
@@ -374,3 +376,117 @@ def test_sigkill_mid_sync_then_rerun_gives_the_same_database(
     assert snapshot(database_url) == snapshot(other_database_url)
     status = json.loads(run_cli(["sync", "status", "--json"], env).stdout)
     assert status["gaps"] == {C: []}
+
+
+# --- the worker process (STELLARSTREAM_SYNC_WORKER) -------------------------------------------
+
+
+def test_a_worker_process_gives_the_same_database_fallbacks_and_requests(
+    database_url: str, other_database_url: str, w: World, served: Any
+) -> None:
+    rpc_url, rpc, horizon_url, _horizon, _lake = served
+    rpc.chain.oldest_ledger = w.first + 10  # the older part falls back to Horizon
+
+    def sources() -> dict[str, Any]:
+        return {"rpc": rpc_source(rpc_url), "horizon": horizon_source(horizon_url)}
+
+    alone = make_sync(database_url, sources()).run(w.first, w.last)
+    worker_sources = sources()
+    with Prefetcher(worker_sources, [C]) as prefetcher:
+        engine = make_engine(other_database_url)
+        with_worker = HistoricalSync(
+            sessions=make_sessionmaker(engine),
+            sources=worker_sources,
+            order=["rpc", "horizon"],
+            contract_ids=[C],
+            clock=FakeClock(),
+            prefetcher=prefetcher,
+        ).run(w.first, w.last)
+        engine.dispose()
+    assert snapshot(database_url) == snapshot(other_database_url)
+    assert len(snapshot(other_database_url)["events"]) == 46
+    assert with_worker.subranges == alone.subranges
+    assert [f["reason"] for f in with_worker.fallbacks] == [f["reason"] for f in alone.fallbacks]
+    # The worker's copies of the sources made the requests; they are counted all the same.
+    assert with_worker.requests == alone.requests and with_worker.requests["horizon"] > 0
+    assert worker_sources["rpc"].client.requests == 0
+
+
+def test_a_source_error_crosses_from_the_worker_with_its_details() -> None:
+    import pickle
+
+    from stellarstream.errors import RangeUnavailable
+
+    error = pickle.loads(
+        pickle.dumps(RangeUnavailable("too old", oldest_ledger=7, latest_ledger=9))
+    )
+    assert isinstance(error, RangeUnavailable)
+    assert (error.message, error.oldest_ledger, error.latest_ledger) == ("too old", 7, 9)
+    again = pickle.loads(pickle.dumps(NoSourceCovers(3, 5, ["rpc: down"])))
+    assert (again.start, again.end) == (3, 5) and "rpc: down" in again.message
+
+
+def _start_worker_sync(
+    database_url: str, tmp_path: Path, rpc_url: str, w: World
+) -> subprocess.Popen[str]:
+    env = sync_env(
+        database_url,
+        tmp_path,
+        STELLARSTREAM_RPC_URL=rpc_url,
+        STELLARSTREAM_RPC_TIMEOUT_SECONDS="5",
+        STELLARSTREAM_SYNC_PAGE_LIMIT="3",
+        STELLARSTREAM_SYNC_WORKER="true",
+    )
+    return subprocess.Popen(
+        [str(BIN / "stellarstream"), "sync", "--from", str(w.first), "--to", str(w.last), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _worker_of(proc: subprocess.Popen[str], database_url: str) -> psutil.Process:
+    """The sync's worker, once the sync has stored some events."""
+    deadline = time.monotonic() + 60
+    while len(snapshot(database_url)["events"]) < 4:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+        time.sleep(0.05)
+    (worker,) = psutil.Process(proc.pid).children()
+    return worker
+
+
+@pytest.mark.parametrize("killed", ["parent", "worker"])
+def test_with_a_worker_a_kill_of_either_process_then_rerun_gives_the_same_database(
+    database_url: str,
+    other_database_url: str,
+    tmp_path: Path,
+    w: World,
+    served: Any,
+    killed: str,
+) -> None:
+    rpc_url, rpc, *_ = served
+    rpc.faults.push("timeout", times=40, delay=0.15)  # slow every request so the kill lands mid-run
+    proc = _start_worker_sync(database_url, tmp_path, rpc_url, w)
+    worker = _worker_of(proc, database_url)
+    if killed == "parent":
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # Orphaned, the worker exits at its next send (the pipe's reader is gone).
+        worker.wait(timeout=30)
+    else:
+        worker.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 1
+        assert "sync worker exited unexpectedly (killed by signal 9)" in " ".join(stderr.split())
+    partial = len(snapshot(database_url)["events"])
+    assert 0 < partial < 46
+    rpc.faults.clear()
+    env = sync_env(
+        database_url, tmp_path, STELLARSTREAM_RPC_URL=rpc_url, STELLARSTREAM_SYNC_WORKER="true"
+    )
+    rerun = run_cli(["sync", "--from", str(w.first), "--to", str(w.last), "--json"], env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["already_covered"] > 0
+    make_sync(other_database_url, {"rpc": rpc_source(rpc_url)}).run(w.first, w.last)
+    assert snapshot(database_url) == snapshot(other_database_url)
