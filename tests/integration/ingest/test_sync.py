@@ -26,7 +26,7 @@ from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.ingest import coverage
 from stellarstream.ingest.prefetch import Prefetcher
-from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers
+from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers, SyncSummary
 
 BIN = Path(sys.executable).parent
 
@@ -392,17 +392,7 @@ def test_a_worker_process_gives_the_same_database_fallbacks_and_requests(
 
     alone = make_sync(database_url, sources()).run(w.first, w.last)
     worker_sources = sources()
-    with Prefetcher(worker_sources, [C]) as prefetcher:
-        engine = make_engine(other_database_url)
-        with_worker = HistoricalSync(
-            sessions=make_sessionmaker(engine),
-            sources=worker_sources,
-            order=["rpc", "horizon"],
-            contract_ids=[C],
-            clock=FakeClock(),
-            prefetcher=prefetcher,
-        ).run(w.first, w.last)
-        engine.dispose()
+    with_worker = sync_with_worker(other_database_url, worker_sources, w)
     assert snapshot(database_url) == snapshot(other_database_url)
     assert len(snapshot(other_database_url)["events"]) == 46
     assert with_worker.subranges == alone.subranges
@@ -410,6 +400,32 @@ def test_a_worker_process_gives_the_same_database_fallbacks_and_requests(
     # The worker's copies of the sources made the requests; they are counted all the same.
     assert with_worker.requests == alone.requests and with_worker.requests["horizon"] > 0
     assert worker_sources["rpc"].client.requests == 0
+
+
+def sync_with_worker(database_url: str, sources: dict[str, Any], w: World) -> SyncSummary:
+    with Prefetcher(sources, [C]) as prefetcher:
+        engine = make_engine(database_url)
+        try:
+            return HistoricalSync(
+                sessions=make_sessionmaker(engine),
+                sources=sources,
+                order=list(sources),
+                contract_ids=[C],
+                clock=FakeClock(),
+                prefetcher=prefetcher,
+            ).run(w.first, w.last)
+        finally:
+            engine.dispose()
+
+
+def test_a_worker_reads_a_data_lake_with_its_own_fetch_threads(
+    database_url: str, other_database_url: str, w: World, served: Any
+) -> None:
+    lake = served[4]
+    make_sync(database_url, {"datalake": lake_source(lake)}).run(w.first, w.last)
+    summary = sync_with_worker(other_database_url, {"datalake": lake_source(lake)}, w)
+    assert summary.new == 46 and summary.subranges[0]["source"] == "datalake"
+    assert snapshot(database_url) == snapshot(other_database_url)
 
 
 def test_a_source_error_crosses_from_the_worker_with_its_details() -> None:
