@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table
+from sqlalchemy import Connection, Dialect, Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -53,20 +53,7 @@ class BulkStatement:
         """Send ``rows`` (mappings holding every column) in one ``executemany``."""
         connection = session.connection()
         compiled = self._compile(connection.dialect)
-        names, positional = compiled.names, compiled.positional
-        wanted = [self._keys.get(name, name) for name in names]
-        pick = itemgetter(*wanted) if len(wanted) > 1 else lambda row: (row[wanted[0]],)
-        convert = [(i, p) for i, p in enumerate(compiled.processors) if p is not None]
-        params: list[Any] = []
-        for row in rows:
-            values = pick(row)
-            if convert:
-                values = list(values)
-                for i, process in convert:
-                    values[i] = process(values[i])
-            params.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
-        if params:
-            connection.exec_driver_sql(compiled.sql, params)
+        _send(connection, compiled, [self._keys.get(name, name) for name in compiled.names], rows)
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         cached = self._compiled.get(dialect.name)
@@ -85,6 +72,67 @@ class BulkStatement:
         cached = _Compiled(compiled.string, names, processors, compiled.positiontup is not None)
         self._compiled[dialect.name] = cached
         return cached
+
+
+class BulkUpdate:
+    """``UPDATE table SET <columns> WHERE <keys>`` for many rows, compiled once per database
+    and set of columns, sent by ``executemany`` like :class:`BulkStatement`."""
+
+    def __init__(self, table: Table, keys: Sequence[str]) -> None:
+        self._table = table
+        self._keys = list(keys)
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+
+    def execute(
+        self, session: Session, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Set ``columns`` of each row matched by its key columns (``rows`` hold both)."""
+        connection = session.connection()
+        compiled = self._compile(connection.dialect, tuple(columns))
+        # Bound as "set_<column>" and "key_<column>" (SQLAlchemy keeps column names for itself).
+        _send(connection, compiled, [name[4:] for name in compiled.names], rows)
+
+    def _compile(self, dialect: Dialect, columns: tuple[str, ...]) -> _Compiled:
+        cached = self._compiled.get((dialect.name, columns))
+        if cached is not None:
+            return cached
+        c = self._table.c
+        statement = (
+            update(self._table)
+            .where(*(c[k] == bindparam(f"key_{k}", type_=c[k].type) for k in self._keys))
+            .values({c[name]: bindparam(f"set_{name}", type_=c[name].type) for name in columns})
+        )
+        compiled = statement.compile(dialect=dialect)
+        names = list(compiled.positiontup or compiled.bind_names.values())
+        processors: list[Processor | None] = [
+            c[name[4:]].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        ]
+        cached = _Compiled(compiled.string, names, processors, compiled.positiontup is not None)
+        self._compiled[(dialect.name, columns)] = cached
+        return cached
+
+
+def _send(
+    connection: Connection,
+    compiled: _Compiled,
+    wanted: list[str],
+    rows: Iterable[Mapping[str, Any]],
+) -> None:
+    """``rows``' values of the row keys ``wanted`` (one per bound parameter), converted where
+    the column type needs it, in one ``executemany``."""
+    names, positional = compiled.names, compiled.positional
+    pick = itemgetter(*wanted) if len(wanted) > 1 else lambda row: (row[wanted[0]],)
+    convert = [(i, p) for i, p in enumerate(compiled.processors) if p is not None]
+    params: list[Any] = []
+    for row in rows:
+        values = pick(row)
+        if convert:
+            values = list(values)
+            for i, process in convert:
+                values[i] = process(values[i])
+        params.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
+    if params:
+        connection.exec_driver_sql(compiled.sql, params)
 
 
 @dataclass(frozen=True, slots=True)

