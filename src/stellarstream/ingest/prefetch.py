@@ -4,9 +4,9 @@ Opt-in (``STELLARSTREAM_SYNC_WORKER=true``): a sync in one process does every st
 uses one core. :class:`Prefetcher` forks a worker when the sync starts; for each range the sync
 asks for, the worker pulls the source's pages, joins them into batches (``ingest.batching``),
 decodes their events and sends each batch through a pipe, then the next, while the parent
-stores the previous one. bench/sync.py: ~1.3x the events/s on SQLite, ~1.6x on PostgreSQL, for
-~45 MB more memory in all (proportional set size; the worker shares the parent's pages), which
-is over the one-process budget of 150 MB: hence off by default.
+stores the previous one. bench/sync.py: ~1.5x the events/s on SQLite, ~1.2x on PostgreSQL, for
+~50 MB more memory in all (proportional set size: 175 MB), over the one-process budget of
+150 MB: hence off by default.
 
 - Order and failure are as in one process: the worker sends the batches it completed, then the
   source's error; the parent stores those batches, then raises the error (so the sync's fallback
@@ -43,8 +43,8 @@ log = structlog.get_logger(__name__)
 
 WORKER_MAX_EVENTS = 5_000
 """Events per batch (one transaction) with a worker: twice the one-process size, because the
-parent no longer parses pages (bench/sync.py: ~12,500 events/s and ~175 MB in all, against
-~10,500 and ~160 MB with 2,500)."""
+parent no longer parses pages (SQLite, one harness run each: ~12,500 events/s and 175 MB in all,
+against ~10,500 and 158 MB with 2,500; docs/BENCHMARKS.md)."""
 
 
 class WorkerFailed(StellarStreamError):
