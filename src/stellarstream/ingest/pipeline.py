@@ -112,6 +112,8 @@ def rebuild_streams(
     """
     if not keys:
         return
+    # Before reading any row: a concurrent writer's rows and events are committed by then.
+    totals.take_turn(session)
     new: dict[StreamKey, list[Located]] = {}
     in_memory: dict[tuple[str, int], ev.DomainEvent] = {}
     for raw, event in known:

@@ -36,7 +36,7 @@ TotalKey = tuple[str, str, int, str, int]  # contract_id, token, version, state,
 PartyKey = tuple[str, str]  # role, address
 _TOTALS = typing.cast(Table, StreamTotal.__table__)
 _PARTIES = typing.cast(Table, StreamParty.__table__)
-_LOCK = 0x5354_4154  # pg_advisory_xact_lock key: one writer of the totals at a time
+_LOCK = 0x5354_4154  # pg_advisory_xact_lock key: one writer of stream rows and totals at a time
 _CHUNK = 500
 
 
@@ -92,15 +92,25 @@ _UPSERT_TOTALS = _upsert(_TOTALS, _TOTAL_KEY, ["streams", "total_amount", "withd
 _UPSERT_PARTIES = _upsert(_PARTIES, ["role", "address"], ["streams"])
 
 
+def take_turn(session: Session) -> None:
+    """Wait until no other transaction is writing stream rows or totals; hold that until commit.
+
+    Both are read, modified and written: writers (the live indexer, a backfill) must take turns,
+    or the one that commits second overwrites what the other wrote with what it read before.
+    PostgreSQL: a transaction-level advisory lock (taken again by the same transaction, it is a
+    no-op). SQLite: nothing to do, a writing transaction holds the database's lock from BEGIN.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
+
+
 def apply(session: Session, changes: Changes) -> None:
     """Add ``changes`` to the stored totals, in the caller's transaction."""
     totals = {key: d for key, d in changes.totals.items() if any(d)}
     parties = {key: d for key, d in changes.parties.items() if d}
     if not totals and not parties:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        # Read-modify-write: writers (the live indexer, a backfill) take turns until commit.
-        session.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
+    take_turn(session)
     if not _apply_totals(session, totals) or not _apply_parties(session, parties):
         log.error("stream_totals_out_of_step", action="recomputed from the streams table")
         rebuild(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -347,3 +348,47 @@ def test_rows_equal_the_projection_of_all_events(sessions: sessionmaker[Session]
             for row in session.execute(select(table)).mappings()
         }
     assert rows == expected
+
+
+def test_concurrent_writers_of_one_stream_leave_the_projection_of_all_its_events(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The live indexer stores a stream's newest event while a backfill stores an older one.
+
+    The writer that comes second must project after the first commits. Otherwise it folds its
+    event onto the row it read and, its write waiting on the first's, overwrites the newer row.
+    """
+    created, claim, _, last = stream_history(1)  # ledgers 101, 102, 102, 103
+    ingest(sessions, [created])
+
+    def batch(event: RawEvent) -> Batch:
+        return Batch(
+            [event], covered_to=event.ledger, cursor=None, latest_ledger=10**6, source="rpc"
+        )
+
+    live = sessions()
+    live.begin()
+    ingest_batch(live, batch(last), [C], now=NOW)  # not committed yet
+    backfill_done = threading.Event()
+
+    def backfill() -> None:
+        with sessions() as session, session.begin():
+            ingest_batch(session, batch(claim), [C], now=NOW)
+        backfill_done.set()
+
+    thread = threading.Thread(target=backfill)
+    thread.start()
+    assert not backfill_done.wait(0.5)  # it waits for the live indexer's transaction
+    live.commit()
+    live.close()
+    thread.join(timeout=30)
+    assert backfill_done.is_set()
+    events = [created, claim, last]
+    located = [
+        Located(decode(e), e.ledger, e.tx_index, e.op_index, e.event_index, e.tx_hash)
+        for e in events
+    ]
+    with sessions() as session:
+        row = session.execute(select(Stream.__table__)).mappings().one()
+    assert {k: v for k, v in row.items() if k != "id"} == project(C, 0, located)
+    assert row["updated_ledger"] == 103  # the live indexer's event is in it
