@@ -313,13 +313,16 @@ def test_sigterm_finishes_the_batch_and_exits_0_within_5_seconds(
 ) -> None:
     chain = chain_with(60)
     with running_rpc(chain) as (url, _server):
-        proc = spawn(indexer_env(database_url, url, tmp_path), tmp_path / "indexer.log")
+        log_path = tmp_path / "indexer.log"
+        proc = spawn(indexer_env(database_url, url, tmp_path), log_path)
         wait_for(lambda: checkpoint_ledgers(database_url).get(C, 0) > 0)
+        # Logged just after the first commit: a signal in between would rightly skip the line.
+        wait_for(lambda: '"batch_ingested"' in log_path.read_text())
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
         assert time.monotonic() - started < 5
-    log = (tmp_path / "indexer.log").read_text()
+    log = log_path.read_text()
     assert '"indexer_stopping"' in log and '"indexer_stopped"' in log
     assert '"batch_ingested"' in log and '"lag"' in log
 
