@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Dialect, Table, Text, bindparam, cast, func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -154,7 +152,11 @@ _PG_COLUMNS = [c.name for c in _EVENTS.c if c.name != "id"]
 _PG_STAGE = "stellarstream_events_in"  # a temporary table: each connection has its own
 
 
-def _pg_statements() -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+@functools.cache
+def _pg_statements() -> tuple[Any, Any, Any, Any]:
+    """CREATE of the staging table, COPY into it, INSERT from it, TRUNCATE of it."""
+    from psycopg import sql  # here: a SQLite-only process need not load psycopg (~9 MB)
+
     columns = sql.SQL(", ").join(map(sql.Identifier, _PG_COLUMNS))
     stage = sql.Identifier(_PG_STAGE)
     create = sql.SQL(
@@ -167,10 +169,7 @@ def _pg_statements() -> tuple[sql.Composed, sql.Composed, sql.Composed]:
         "ORDER BY ledger, tx_index, op_index, event_index "
         "ON CONFLICT (tx_hash, event_index) DO NOTHING RETURNING tx_hash, event_index"
     ).format(columns, columns, stage)
-    return create, copy, insert
-
-
-_PG_CREATE, _PG_COPY, _PG_INSERT = _pg_statements()
+    return create, copy, insert, sql.SQL("TRUNCATE {}").format(stage)
 
 
 def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -180,17 +179,17 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tup
     bench/sync.py: 2.5x faster than the multi-row INSERT ... RETURNING it replaces, whose
     statements psycopg parsed in Python 50 rows at a time.
     """
-    connection = session.connection().connection.dbapi_connection
-    assert isinstance(connection, psycopg.Connection)
+    connection: Any = session.connection().connection.dbapi_connection  # a psycopg Connection
+    create, copy_in, insert, truncate = _pg_statements()
     keys = [_ROW_KEYS.get(name, name) for name in _PG_COLUMNS]
     with connection.cursor() as cursor:
-        cursor.execute(_PG_CREATE)
-        with cursor.copy(_PG_COPY) as copy:
+        cursor.execute(create)
+        with cursor.copy(copy_in) as copy:
             for row in rows:
                 copy.write_row([row[key] for key in keys])
-        cursor.execute(_PG_INSERT)
+        cursor.execute(insert)
         new = [(tx_hash, event_index) for tx_hash, event_index in cursor.fetchall()]
-        cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(_PG_STAGE)))
+        cursor.execute(truncate)
     return new
 
 
