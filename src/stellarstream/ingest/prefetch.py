@@ -183,7 +183,7 @@ def _serve(
                     events = [raw for raw in batch.events if raw.contract_id in wanted]
                     decoded = [decode(raw) for raw in events]
                     ready = dataclasses.replace(batch, events=events, decoded=decoded)
-                    if not _send(connection, "batch", ready, _requests_of(source)):
+                    if not _send(connection, "batch", ready, requests_of(source)):
                         return
                     del batch, events, decoded, ready
                     collector.after_batch()
@@ -192,7 +192,7 @@ def _serve(
                 message = ("source_error", exc)
             except Exception:
                 message = ("failed", traceback.format_exc())
-            if not _send(connection, *message, _requests_of(source)):
+            if not _send(connection, *message, requests_of(source)):
                 return
 
 
@@ -205,7 +205,8 @@ def _send(connection: Connection, kind: str, payload: Any, requests: int | None)
     return True
 
 
-def _requests_of(source: EventSource) -> int | None:
+def requests_of(source: EventSource) -> int | None:
+    """Requests ``source``'s client has made, if it counts them."""
     client = getattr(source, "client", None) or getattr(source, "_client", None)
     requests = getattr(client, "requests", None)
     return requests if isinstance(requests, int) else None

@@ -25,7 +25,7 @@ from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest import coverage
 from stellarstream.ingest.batching import joined
 from stellarstream.ingest.pipeline import ingest_batch
-from stellarstream.ingest.prefetch import Prefetcher
+from stellarstream.ingest.prefetch import Prefetcher, requests_of
 from stellarstream.ingest.store import refresh_statistics
 
 log = structlog.get_logger(__name__)
@@ -211,7 +211,6 @@ class HistoricalSync:
         # With a worker, its copy of the source made them (after this one's, if any).
         requests = prefetcher.requests(name) if prefetcher is not None else None
         if requests is None:
-            client = getattr(source, "client", None) or getattr(source, "_client", None)
-            requests = getattr(client, "requests", None)
-        if isinstance(requests, int):
+            requests = requests_of(source)
+        if requests is not None:
             summary.requests[name] = requests
