@@ -499,7 +499,8 @@ def test_pm2_stop_lets_in_flight_requests_finish(deployment: Deployment) -> None
     stopped_in = time.monotonic() - stop_at
     thread.join(30)
     print(f"\npm2 stop returned after {stopped_in:.2f} s; the in-flight request {outcome}")
-    assert outcome.get("status") == 200 and outcome["body"]["slept"] >= 3, outcome
+    # Slept the whole 3 s (asyncio may wake up to its clock resolution early: 2.999 was seen).
+    assert outcome.get("status") == 200 and outcome["body"]["slept"] >= 2.99, outcome
     assert outcome["done"] - stop_at < 5
     assert stopped_in < 6
     assert not psutil.pid_exists(master) or psutil.Process(master).status() == "zombie"
