@@ -244,6 +244,29 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
+def slow_sync_env(database_url: str, tmp_path: Path, rpc_url: str, **extra: str) -> dict[str, str]:
+    """Tiny pages, so that a sync of the world takes many requests (a kill lands mid-run)."""
+    return sync_env(
+        database_url,
+        tmp_path,
+        STELLARSTREAM_RPC_URL=rpc_url,
+        STELLARSTREAM_RPC_TIMEOUT_SECONDS="5",
+        STELLARSTREAM_SYNC_PAGE_LIMIT="3",
+        **extra,
+    )
+
+
+def start_sync(env: dict[str, str], w: World) -> subprocess.Popen[str]:
+    """``stellarstream sync --json`` of the whole world, running."""
+    return subprocess.Popen(
+        [str(BIN / "stellarstream"), "sync", "--from", str(w.first), "--to", str(w.last), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_cli_json_summary_and_sync_status(
     database_url: str, tmp_path: Path, w: World, served: Any
 ) -> None:
@@ -343,19 +366,8 @@ def test_sigkill_mid_sync_then_rerun_gives_the_same_database(
 ) -> None:
     rpc_url, rpc, *_ = served
     rpc.faults.push("timeout", times=40, delay=0.15)  # slow every request so the kill lands mid-run
-    env = sync_env(
-        database_url,
-        tmp_path,
-        STELLARSTREAM_RPC_URL=rpc_url,
-        STELLARSTREAM_RPC_TIMEOUT_SECONDS="5",
-        STELLARSTREAM_SYNC_PAGE_LIMIT="3",
-    )
-    proc = subprocess.Popen(
-        [str(BIN / "stellarstream"), "sync", "--from", str(w.first), "--to", str(w.last), "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    env = slow_sync_env(database_url, tmp_path, rpc_url)
+    proc = start_sync(env, w)
     deadline = time.monotonic() + 60
     from tests.support.snapshot import snapshot as snap
 
@@ -442,26 +454,6 @@ def test_a_source_error_crosses_from_the_worker_with_its_details() -> None:
     assert (again.start, again.end) == (3, 5) and "rpc: down" in again.message
 
 
-def _start_worker_sync(
-    database_url: str, tmp_path: Path, rpc_url: str, w: World
-) -> subprocess.Popen[str]:
-    env = sync_env(
-        database_url,
-        tmp_path,
-        STELLARSTREAM_RPC_URL=rpc_url,
-        STELLARSTREAM_RPC_TIMEOUT_SECONDS="5",
-        STELLARSTREAM_SYNC_PAGE_LIMIT="3",
-        STELLARSTREAM_SYNC_WORKER="true",
-    )
-    return subprocess.Popen(
-        [str(BIN / "stellarstream"), "sync", "--from", str(w.first), "--to", str(w.last), "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _worker_of(proc: subprocess.Popen[str], database_url: str) -> psutil.Process:
     """The sync's worker, once the sync has stored some events."""
     deadline = time.monotonic() + 60
@@ -483,7 +475,9 @@ def test_with_a_worker_a_kill_of_either_process_then_rerun_gives_the_same_databa
 ) -> None:
     rpc_url, rpc, *_ = served
     rpc.faults.push("timeout", times=40, delay=0.15)  # slow every request so the kill lands mid-run
-    proc = _start_worker_sync(database_url, tmp_path, rpc_url, w)
+    proc = start_sync(
+        slow_sync_env(database_url, tmp_path, rpc_url, STELLARSTREAM_SYNC_WORKER="true"), w
+    )
     worker = _worker_of(proc, database_url)
     if killed == "parent":
         proc.send_signal(signal.SIGKILL)
