@@ -122,6 +122,7 @@ class Prefetcher:
                     self._requests[name] = requests
                 if kind == "batch":
                     yield payload
+                    del payload  # not kept alive while the next batch arrives
                 elif kind == "done":
                     finished = True
                     return

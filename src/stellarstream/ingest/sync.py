@@ -185,6 +185,7 @@ class HistoricalSync:
             self._progress(advanced, result.events)
             low = max(low, covered + 1)
             position[0] = low
+            del batch  # its memory is free before the next batch arrives
             self._after_batch()
         if low <= end:
             raise SourceError(f"{source.name} stopped at ledger {low - 1}, before {end}")

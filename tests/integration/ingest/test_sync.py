@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,11 @@ from tests.support.sync_world import C, World, world
 from stellarstream.chain.datalake import DataLake, DataLakeSource
 from stellarstream.chain.horizon import HorizonClient, HorizonSource
 from stellarstream.chain.rpc import RpcClient, RpcSource
+from stellarstream.chain.source import Batch
+from stellarstream.chain.types import RawEvent
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.ingest import coverage
+from stellarstream.ingest import batching, coverage
+from stellarstream.ingest import sync as sync_module
 from stellarstream.ingest.prefetch import Prefetcher
 from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers, SyncSummary
 
@@ -109,6 +114,35 @@ def test_same_range_twice_and_overlaps_change_nothing(
     overlap = make_sync(database_url, {"rpc": rpc_source(rpc_url)}).run(w.first + 5, w.last)
     assert overlap.already_covered == 6
     assert len(snapshot(database_url)["events"]) == 46
+
+
+def test_a_stored_transaction_is_let_go_before_the_next_page_is_fetched(
+    database_url: str, w: World, served: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds one transaction's events: when the source is asked for its next page, the
+    events of the transactions already stored are gone (bounded memory over any range)."""
+    per_transaction = 10  # pages of 7 events: transactions of two pages
+    monkeypatch.setattr(
+        sync_module, "joined", functools.partial(batching.joined, max_events=per_transaction)
+    )
+    inner = rpc_source(served[0])
+    live: weakref.WeakSet[RawEvent] = weakref.WeakSet()
+    held: list[int] = []
+
+    class Watched:
+        name = inner.name
+
+        def batches(self, *args: Any, **kwargs: Any) -> Iterator[Batch]:
+            for page in inner.batches(*args, **kwargs):
+                live.update(page.events)
+                yield page
+                held.append(len(live))  # asked for the next page
+
+    summary = make_sync(database_url, {"rpc": Watched()}).run(w.first, w.last)
+    assert summary.new == 46
+    assert len(held) >= 6
+    # At most the pages of the transaction being gathered (less than its size) are alive.
+    assert max(held) < per_transaction, held
 
 
 def test_rpc_too_young_falls_back_to_horizon_for_the_older_part(
