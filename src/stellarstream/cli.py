@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import structlog
 import typer
-import uvicorn
 from pydantic import ValidationError as SettingsError
 from rich.console import Console
 
@@ -50,26 +49,29 @@ def _settings(*, logs_to_stderr: bool = False) -> Settings:
 def _upgrade(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     try:
-        migrate.upgrade(engine)
-        log.info("database_migrated", revision=migrate.current_revision(engine))
+        if migrate.upgrade_if_behind(engine):
+            log.info("database_migrated", revision=migrate.current_revision(engine))
+        else:
+            log.info("database_at_head", revision=migrate.HEAD)
     finally:
         engine.dispose()
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, but a handled SIGINT/SIGTERM ends in a clean exit 0 instead of being re-raised."""
-
-    def capture_signals(self) -> Any:
-        self._captured_signals: list[int] = []
-        return super().capture_signals()
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        self._captured_signals = []
-
-
 def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn  # here: the other commands need neither it nor its ~3 MB
+
     from stellarstream.api.app import create_app
+
+    class Server(uvicorn.Server):
+        """uvicorn, but a handled SIGINT/SIGTERM ends in a clean exit 0, not re-raised."""
+
+        def capture_signals(self) -> Any:
+            self._captured_signals: list[int] = []
+            return super().capture_signals()
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals = []
 
     config = uvicorn.Config(
         create_app(settings),
@@ -80,7 +82,7 @@ def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
         proxy_headers=True,
     )
     log.info("api_starting", url=f"http://{config.host}:{config.port}", docs="/docs")
-    _Server(config).run()
+    Server(config).run()
 
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address (default STELLARSTREAM_HOST)")]
