@@ -136,7 +136,8 @@ class Variant:
     xdr_format: str = "json"  # STELLARSTREAM_RPC_XDR_FORMAT (the product's default: json)
     src: Path | None = None  # another checkout's src/ (PYTHONPATH), e.g. an older commit
     profile: Path | None = None  # py-spy's collapsed stacks of the sync go to this file
-    worker: bool = False  # STELLARSTREAM_SYNC_WORKER (the product's default: off)
+    worker: bool = False  # STELLARSTREAM_SYNC_WORKER true/false (the product's default, auto: on
+    # Linux with 2+ CPUs, is the worker)
 
     def describe(self) -> str:
         page = "default" if self.page_limit is None else f"{self.page_limit:,}"
@@ -149,6 +150,7 @@ class SyncRun:
     wall: float  # the whole command: start, imports, migrations check, sync, exit
     summary: dict[str, Any]
     rss_main: float  # MB, peak RSS of the sync process
+    rss_child: float  # MB, peak RSS of any one child (the worker), 0 without
     rss_tree: float  # MB, peak of the summed RSS of the process and its children
     pss_tree: float  # MB, peak of the summed PSS (shared pages split between processes)
     maxrss_kernel: float  # MB, ru_maxrss of the sync process (wait4)
@@ -173,7 +175,7 @@ class MemoryWatch(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
-        self.rss_main = self.rss_tree = self.pss_tree = 0
+        self.rss_main = self.rss_child = self.rss_tree = self.pss_tree = 0
         self.children = 0
         self.done = threading.Event()
 
@@ -193,6 +195,8 @@ class MemoryWatch(threading.Thread):
                 pss += info.pss
                 if number == 0:
                     self.rss_main = max(self.rss_main, info.rss)
+                else:
+                    self.rss_child = max(self.rss_child, info.rss)
             self.rss_tree = max(self.rss_tree, rss)
             self.pss_tree = max(self.pss_tree, pss)
             self.children = max(self.children, len(tree) - 1)
@@ -254,6 +258,7 @@ def run_sync(
         # py-spy prints lines before and after it
         summary=json.JSONDecoder().raw_decode(stdout[stdout.index("{") :])[0],
         rss_main=watch.rss_main / MB,
+        rss_child=watch.rss_child / MB,
         rss_tree=watch.rss_tree / MB,
         pss_tree=watch.pss_tree / MB,
         maxrss_kernel=usage.ru_maxrss / 1024,
@@ -542,15 +547,16 @@ class Results:
             )
         lines += [
             "",
-            "| database | run | peak RSS sync process | peak RSS tree (sum) | peak PSS tree |"
-            " processes | CPU s (us/event) | others' CPU s meanwhile | getEvents requests |"
-            " fake node CPU s |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| database | run | peak RSS sync process | peak RSS worker | peak RSS tree (sum) |"
+            " peak PSS tree | processes | CPU s (us/event) | others' CPU s meanwhile |"
+            " getEvents requests | fake node CPU s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for db, items in self.syncs.items():
             for number, r in enumerate(items, 1):
                 lines.append(
-                    f"| {db} | {number} | {r.rss_main:.0f} MB | {r.rss_tree:.0f} MB | "
+                    f"| {db} | {number} | {r.rss_main:.0f} MB | "
+                    f"{f'{r.rss_child:.0f} MB' if r.children else '-'} | {r.rss_tree:.0f} MB | "
                     f"{r.pss_tree:.0f} MB | {1 + r.children} | {r.cpu:.1f} "
                     f"({r.cpu / n * 1e6:.0f}) | {r.others_cpu:.1f} | {r.requests} | "
                     f"{r.server_cpu:.2f} |"
@@ -582,13 +588,19 @@ class Results:
                         f" {'insert alone' if stage == 'insert' else 'stage (insert + rebuild)'}"
                         f" ({met})"
                     )
-            rss = max(r.rss_tree for r in items)
-            pss = max(r.pss_tree for r in items)
-            verdict = "met" if rss < RSS_LIMIT_MB else "NOT met"
+            # Two readings of "the sync's peak RSS < 150 MB": each process on its own (a
+            # supervisor's per-process limit), and all of them together by PSS (shared pages
+            # counted once).
             main = max(r.rss_main for r in items)
+            child = max(r.rss_child for r in items)
+            pss = max(r.pss_tree for r in items)
+            rss = max(r.rss_tree for r in items)
+            each = "met" if max(main, child) < RSS_LIMIT_MB else "NOT met"
+            together = "met" if pss < RSS_LIMIT_MB else "NOT met"
+            worker = f", worker {child:.0f} MB" if child else ""
             parts.append(
-                f"peak RSS {rss:.0f} MB in all (PSS {pss:.0f} MB; the sync process alone "
-                f"{main:.0f} MB): < {RSS_LIMIT_MB} MB {verdict}"
+                f"peak RSS < {RSS_LIMIT_MB} MB per process {each} (sync process {main:.0f} MB"
+                f"{worker}); all together {together} (PSS {pss:.0f} MB, RSS summed {rss:.0f} MB)"
             )
             lines.append("- " + "; ".join(parts))
         return "\n".join(lines)

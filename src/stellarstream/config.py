@@ -78,9 +78,9 @@ class Settings(BaseSettings):
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
     sync_page_limit: int = Field(default=1000, ge=1, le=10_000)
-    # Fetch and decode in a second process while this one stores: faster, more memory
-    # (ingest.prefetch; docs/BENCHMARKS.md)
-    sync_worker: bool = False
+    # Fetch and decode in a second process while this one stores (ingest.prefetch): "auto"
+    # forks it on Linux with at least two CPUs to run on; true/false force it on or off.
+    sync_worker: Literal["auto", "true", "false"] = "auto"
     # getEvents topics/values as XDR-JSON (decoded ~10x faster) or base64 XDR (older nodes)
     rpc_xdr_format: Literal["json", "base64"] = "json"
     protocol_fee_bps: int = Field(default=0, ge=0, le=10_000)
@@ -166,6 +166,19 @@ class Settings(BaseSettings):
         for cid in value:
             if not StrKey.is_valid_contract(cid):
                 raise ValueError(f"{cid!r} is not a contract id (C... StrKey)")
+        return value
+
+    @field_validator("sync_worker", mode="before")
+    @classmethod
+    def _on_off_or_auto(cls, value: Any) -> Any:
+        """Booleans in the usual spellings, as one of the three words."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            return {"1": "true", "yes": "true", "on": "true"}.get(
+                word, {"0": "false", "no": "false", "off": "false"}.get(word, word)
+            )
         return value
 
     @field_validator("public_url")

@@ -68,6 +68,7 @@ def test_testnet_is_the_default(tmp_path: Path) -> None:
         ({"contract_ids": "GABC"}, "contract id"),
         ({"signing_secret": "not-a-seed"}, "secret seed"),
         ({"port": 0}, "port"),
+        ({"sync_worker": "maybe"}, "'auto', 'true' or 'false'"),
     ],
 )
 def test_bad_configuration_is_rejected_with_the_reason(
@@ -76,3 +77,22 @@ def test_bad_configuration_is_rejected_with_the_reason(
     with pytest.raises(ValidationError) as info:
         load_settings(_env_file=None, var_dir=tmp_path, **overrides)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        (None, "auto"),
+        ("auto", "auto"),
+        ("TRUE", "true"),
+        ("1", "true"),
+        ("on", "true"),
+        ("false", "false"),
+        ("0", "false"),
+        ("no", "false"),
+        (False, "false"),
+    ],
+)
+def test_sync_worker_is_auto_unless_switched(tmp_path: Path, given: object, read: str) -> None:
+    overrides = {} if given is None else {"sync_worker": given}
+    assert load_settings(_env_file=None, var_dir=tmp_path, **overrides).sync_worker == read

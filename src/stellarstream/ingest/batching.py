@@ -2,9 +2,10 @@
 
 Small pages keep the memory of parsing a page small (a 1,000-event XDR-JSON getEvents page
 briefly needs ~7 MB parsed); joining them into fewer transactions saves each transaction's
-fixed work (stream lookups, upserts, commit). Holding events costs memory too, hence 2,500
-(bench/sync.py, 1,000-event pages: joined by 2,500 the sync peaks at ~144 MB and runs 7%
-slower than joined by 5,000, which peaks at ~150-165 MB, over the 150 MB budget).
+fixed work (stream lookups, upserts, commit). Holding events costs memory too, hence 2,500 in
+one process (bench/sync.py, 1,000-event pages, 2026-11-27: 126 MB peak RSS; joined by 5,000,
+132 MB and no faster within the noise, 13,232-13,337 against 12,885-13,474 events/s). The
+sync's worker process joins its own (``ingest.prefetch.WORKER_MAX_EVENTS``).
 
 A batch is closed when it holds ``max_events``, when ``max_seconds`` have passed since its first
 page (a slow source still commits, and so resumes, regularly), or when the source ends."""

@@ -1,12 +1,12 @@
 """Fetch and decode a sync's next batches in a second process while this one stores them.
 
-Opt-in (``STELLARSTREAM_SYNC_WORKER=true``): a sync in one process does every stage in turn and
-uses one core. :class:`Prefetcher` forks a worker when the sync starts; for each range the sync
-asks for, the worker pulls the source's pages, joins them into batches (``ingest.batching``),
-decodes their events and sends each batch through a pipe, then the next, while the parent
-stores the previous one. bench/sync.py: ~1.5x the events/s on SQLite, ~1.2x on PostgreSQL, for
-~50 MB more memory in all (proportional set size: 175 MB), over the one-process budget of
-150 MB: hence off by default.
+A sync in one process does every stage in turn and uses one core. :class:`Prefetcher` forks a
+worker when the sync starts; for each range the sync asks for, the worker pulls the source's
+pages, joins them into batches (``ingest.batching``), decodes their events and sends each batch
+through a pipe, then the next, while the parent stores the previous one. bench/sync.py: ~1.5x
+the events/s on SQLite, ~1.2x on PostgreSQL; each process stays under 125-130 MB RSS, the two
+take ~45 MB more than one process (161-165 MB proportional set size in all). On by default
+where it can help (:func:`use_worker`); ``STELLARSTREAM_SYNC_WORKER=false`` keeps one process.
 
 - Order and failure are as in one process: the worker sends the batches it completed, then the
   source's error; the parent stores those batches, then raises the error (so the sync's fallback
@@ -25,11 +25,12 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Mapping
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -43,8 +44,18 @@ log = structlog.get_logger(__name__)
 
 WORKER_MAX_EVENTS = 5_000
 """Events per batch (one transaction) with a worker: twice the one-process size, because the
-parent no longer parses pages (SQLite, one harness run each: ~12,500 events/s and 175 MB in all,
-against ~10,500 and 158 MB with 2,500; docs/BENCHMARKS.md)."""
+parent no longer parses pages. bench/sync.py on SQLite (2026-11-27, two runs each): 5,000:
+20,038-21,012 events/s, 161 MB PSS in all; 4,000: 19,270-19,442, 156 MB; 3,000: 18,992-19,527,
+147 MB (docs/BENCHMARKS.md)."""
+
+
+def use_worker(setting: Literal["auto", "true", "false"]) -> bool:
+    """Whether a sync forks a worker (``STELLARSTREAM_SYNC_WORKER``). ``"auto"``: on Linux
+    (where forking a running process is safe) with at least two CPUs this process may use; on
+    one CPU the two processes would only take turns."""
+    if setting != "auto":
+        return setting == "true"
+    return sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2
 
 
 class WorkerFailed(StellarStreamError):

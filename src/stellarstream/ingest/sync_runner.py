@@ -16,7 +16,7 @@ from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
 from stellarstream.ingest.batchgc import BatchCollector
-from stellarstream.ingest.prefetch import Prefetcher
+from stellarstream.ingest.prefetch import Prefetcher, use_worker
 from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
 
 log = structlog.get_logger(__name__)
@@ -96,7 +96,7 @@ def run_sync(
         collector = stack.enter_context(BatchCollector())
         # Forked here: after the sources (it takes them), before the engine (it never uses one).
         prefetcher = None
-        if settings.sync_worker:
+        if use_worker(settings.sync_worker):
             prefetcher = stack.enter_context(Prefetcher(sources, settings.contract_ids))
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)

@@ -400,7 +400,7 @@ def test_sigkill_mid_sync_then_rerun_gives_the_same_database(
 ) -> None:
     rpc_url, rpc, *_ = served
     rpc.faults.push("timeout", times=40, delay=0.15)  # slow every request so the kill lands mid-run
-    env = slow_sync_env(database_url, tmp_path, rpc_url)
+    env = slow_sync_env(database_url, tmp_path, rpc_url, STELLARSTREAM_SYNC_WORKER="false")
     proc = start_sync(env, w)
     deadline = time.monotonic() + 60
     from tests.support.snapshot import snapshot as snap
@@ -410,6 +410,7 @@ def test_sigkill_mid_sync_then_rerun_gives_the_same_database(
             proc.stderr.read() if proc.stderr else ""
         )
         time.sleep(0.05)
+    assert not psutil.Process(proc.pid).children()  # mid-run in one process, as asked
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = len(snap(database_url)["events"])
