@@ -19,6 +19,9 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from stellar_sdk import Keypair, Network, StrKey
 
+_SYNONYMS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
+"""Other spellings of a boolean setting given as text (as pydantic reads booleans)."""
+
 
 class StellarNetwork(StrEnum):
     TESTNET = "testnet"
@@ -176,9 +179,7 @@ class Settings(BaseSettings):
             return "true" if value else "false"
         if isinstance(value, str):
             word = value.strip().lower()
-            return {"1": "true", "yes": "true", "on": "true"}.get(
-                word, {"0": "false", "no": "false", "off": "false"}.get(word, word)
-            )
+            return _SYNONYMS.get(word, word)
         return value
 
     @field_validator("public_url")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, update
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
 Processor = Callable[[Any], Any]
@@ -60,16 +61,11 @@ class BulkStatement:
         if cached is not None:
             return cached
         statement = self._build(insert_for(dialect.name))
-        compiled = statement.compile(dialect=dialect, column_keys=self.columns)
-        names = list(compiled.positiontup or compiled.bind_names.values())
         table_columns = statement.table.c
-        processors: list[Processor | None] = [
-            None
-            if name in self._raw
-            else table_columns[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in names
-        ]
-        cached = _Compiled(compiled.string, names, processors, compiled.positiontup is not None)
+        cached = _Compiled.of(
+            statement.compile(dialect=dialect, column_keys=self.columns),
+            lambda name: None if name in self._raw else _processor(table_columns[name], dialect),
+        )
         self._compiled[dialect.name] = cached
         return cached
 
@@ -89,8 +85,7 @@ class BulkUpdate:
         """Set ``columns`` of each row matched by its key columns (``rows`` hold both)."""
         connection = session.connection()
         compiled = self._compile(connection.dialect, tuple(columns))
-        # Bound as "set_<column>" and "key_<column>" (SQLAlchemy keeps column names for itself).
-        _send(connection, compiled, [name[4:] for name in compiled.names], rows)
+        _send(connection, compiled, [_bound_column(name) for name in compiled.names], rows)
 
     def _compile(self, dialect: Dialect, columns: tuple[str, ...]) -> _Compiled:
         cached = self._compiled.get((dialect.name, columns))
@@ -102,14 +97,23 @@ class BulkUpdate:
             .where(*(c[k] == bindparam(f"key_{k}", type_=c[k].type) for k in self._keys))
             .values({c[name]: bindparam(f"set_{name}", type_=c[name].type) for name in columns})
         )
-        compiled = statement.compile(dialect=dialect)
-        names = list(compiled.positiontup or compiled.bind_names.values())
-        processors: list[Processor | None] = [
-            c[name[4:]].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ]
-        cached = _Compiled(compiled.string, names, processors, compiled.positiontup is not None)
+        cached = _Compiled.of(
+            statement.compile(dialect=dialect),
+            lambda name: _processor(c[_bound_column(name)], dialect),
+        )
         self._compiled[(dialect.name, columns)] = cached
         return cached
+
+
+def _bound_column(name: str) -> str:
+    # BulkUpdate binds "set_<column>" and "key_<column>" (SQLAlchemy keeps column names for
+    # itself); both prefixes are four characters.
+    return name[4:]
+
+
+def _processor(column: ColumnElement[Any], dialect: Dialect) -> Processor | None:
+    """The column type's conversion of a bound value on ``dialect`` (None: sent as is)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _send(
@@ -141,3 +145,10 @@ class _Compiled:
     names: list[str]  # bound parameters, in their order in ``sql`` when positional
     processors: list[Processor | None]
     positional: bool  # the driver takes tuples (SQLite), else mappings (psycopg)
+
+    @classmethod
+    def of(cls, compiled: SQLCompiler, processor: Callable[[str], Processor | None]) -> _Compiled:
+        """``compiled``'s SQL and bound names, with ``processor(name)`` for each name."""
+        names = list(compiled.positiontup or compiled.bind_names.values())
+        processors = [processor(name) for name in names]
+        return cls(compiled.string, names, processors, compiled.positiontup is not None)
