@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     uri_request_signing_key: SecretStr | None = None  # S... seed that signs SEP-7 URIs
     invoice_contract_id: str = ""  # V2 contract invoices are paid through (default: 1st id)
     invoice_start_margin_seconds: int = Field(default=300, ge=0, le=3600)
+    # A payer's submission: how long POST .../submit waits for the ledger before answering
+    # PENDING, how long the server keeps checking a pending transaction in the background, and
+    # the time between two getTransaction polls.
+    invoice_submit_wait_seconds: float = Field(default=12.0, ge=0, le=60)
+    invoice_follow_seconds: float = Field(default=180.0, ge=0, le=3600)
+    invoice_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    walletconnect_project_id: str = ""  # WalletConnect Cloud project id: adds WalletConnect
     webhooks_allow_http_localhost: bool = False  # http://127.0.0.1 / localhost URLs (tests)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_initial_seconds: float = Field(default=30.0, gt=0, le=3600)

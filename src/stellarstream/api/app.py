@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from stellarstream import __version__
 from stellarstream.api.access import AccessLogMiddleware
@@ -33,6 +34,7 @@ from stellarstream.api.schemas.common import ErrorResponse
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from stellarstream.invoices.submission import Followers, Submissions
 from stellarstream.streams.cache import VersionedCache
 
 SWITCH_INTERVAL_SECONDS = 0.001
@@ -52,6 +54,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     metrics = Metrics(engine, clock)
     limiter = RateLimiter.from_settings(settings, clock) if settings.rate_limits_enabled else None
+    followers = Followers(lambda: Submissions(settings, context.sessions, clock))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +72,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         yield
         sys.setswitchinterval(previous)  # as it was (a process that starts several apps: tests)
         gc.unfreeze()  # collectable again
+        followers.close()
         if limiter is not None:
             await limiter.backend.close()
         engine.dispose()
@@ -89,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.state.context = context
     app.state.metrics = metrics
+    app.state.followers = followers
     install_error_handlers(app)
     if limiter is not None:  # innermost of the middlewares: CORS headers reach a 429 too
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
@@ -114,4 +119,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     for router in (payments.router, webhooks.router, well_known.router, invoice_page.router):
         app.include_router(router)
     app.include_router(metrics_router)
+    # The page bundles (web/, built by esbuild and committed): same origin, loaded with SRI.
+    app.mount("/static", StaticFiles(packages=[("stellarstream.api", "static")]), name="static")
     return app

@@ -7,6 +7,8 @@ the two calls a transaction request needs:
   Horizon: one upstream for the whole preparation (the simulation needs the RPC anyway), and the
   sequence comes from the same ledger state the simulation runs against.
 * ``simulateTransaction`` for the footprint, the resource fee and the recorded authorizations.
+* ``sendTransaction`` and ``getTransaction`` for a payer's signed envelope (:class:`Sent`,
+  :class:`Landed`).
 
 :func:`assemble` applies a simulation to the transaction exactly as stellar-sdk's
 ``SorobanServer.prepare_transaction`` does (fee += ``minResourceFee``, ``sorobanData`` from
@@ -54,6 +56,27 @@ class Simulation:
     restore_needed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A ``sendTransaction`` answer: PENDING, DUPLICATE, TRY_AGAIN_LATER or ERROR (with the
+    ``TransactionResult`` XDR saying why)."""
+
+    status: str
+    tx_hash: str
+    error_result_xdr: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """A ``getTransaction`` answer: SUCCESS, FAILED or NOT_FOUND (not in the node's window yet,
+    or never)."""
+
+    status: str
+    envelope_xdr: str | None
+    result_xdr: str | None
+    ledger: int | None
+
+
 def account_key(account_id: str) -> x.LedgerKey:
     """The ``LedgerKey`` of a G... account's entry."""
     return x.LedgerKey(
@@ -85,6 +108,14 @@ class SorobanRpc(RpcClient):
         return self._call(
             "simulateTransaction", {"transaction": envelope.to_xdr()}, _parse_simulation
         )
+
+    def send(self, envelope: TransactionEnvelope) -> Sent:
+        """``sendTransaction``: safe to repeat (the same envelope again answers DUPLICATE)."""
+        return self._call("sendTransaction", {"transaction": envelope.to_xdr()}, _parse_sent)
+
+    def transaction(self, tx_hash: str) -> Landed:
+        """``getTransaction`` of ``tx_hash`` (hex)."""
+        return self._call("getTransaction", {"hash": tx_hash}, _parse_landed)
 
     def prepare(self, envelope: TransactionEnvelope) -> TransactionEnvelope:
         """Simulate ``envelope`` and return a copy ready to sign, or raise
@@ -154,4 +185,33 @@ def _parse_simulation(result: Any) -> Simulation:
         auth=list(auth),
         result_xdr=first.get("xdr"),
         restore_needed=bool(result.get("restorePreamble")),
+    )
+
+
+SEND_STATUSES = frozenset({"PENDING", "DUPLICATE", "TRY_AGAIN_LATER", "ERROR"})
+LANDED_STATUSES = frozenset({"SUCCESS", "FAILED", "NOT_FOUND"})
+
+
+def _parse_sent(result: Any) -> Sent:
+    if not isinstance(result, dict) or result.get("status") not in SEND_STATUSES:
+        raise MalformedResponse("sendTransaction: result has no known status")
+    error = result.get("errorResultXdr")
+    return Sent(
+        status=result["status"],
+        tx_hash=str(result.get("hash") or ""),
+        error_result_xdr=error if isinstance(error, str) else None,
+    )
+
+
+def _parse_landed(result: Any) -> Landed:
+    if not isinstance(result, dict) or result.get("status") not in LANDED_STATUSES:
+        raise MalformedResponse("getTransaction: result has no known status")
+    ledger = result.get("ledger")
+    return Landed(
+        status=result["status"],
+        envelope_xdr=result.get("envelopeXdr")
+        if isinstance(result.get("envelopeXdr"), str)
+        else None,
+        result_xdr=result.get("resultXdr") if isinstance(result.get("resultXdr"), str) else None,
+        ledger=ledger if isinstance(ledger, int) else None,
     )

@@ -2,7 +2,8 @@
 
 Tables: ``invoice_links`` and ``idempotency_keys`` (invoice links), ``contract_events`` (every
 contract event once, the "sync store"), ``streams`` (the projection, rebuildable from events) and
-``sync_state`` (the checkpoint per contract and source); ``webhook_endpoints``,
+``sync_state`` (the checkpoint per contract and source); ``payment_requests`` (transactions
+prepared for payers); ``webhook_endpoints``,
 ``webhook_deliveries`` (the outbox) and ``webhook_sweeps`` (webhooks).
 """
 
@@ -71,8 +72,31 @@ class InvoiceLink(Base):
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stream_id: Mapped[int | None] = mapped_column(BigInteger)
     tx_hash: Mapped[str | None] = mapped_column(String(64))
+    completed_by: Mapped[str | None] = mapped_column(String(8))  # "chain" | "issuer"
+    # The last payment the chain rejected (the link is payable again):
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    failed_tx_hash: Mapped[str | None] = mapped_column(String(64))
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_invoice_links_sender_created", "sender", "created_at", "id"),)
+
+
+class PaymentRequest(Base):
+    """A ``create_stream`` the server prepared for a payer of a link: what a signed envelope
+    submitted for that link must be, to the byte (its hash covers every field)."""
+
+    __tablename__ = "payment_requests"
+
+    tx_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_link_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("invoice_links.id", ondelete="CASCADE")
+    )
+    payer: Mapped[str] = mapped_column(ADDRESS)
+    envelope_xdr: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_payment_requests_link_created", "invoice_link_id", "created_at"),)
 
 
 class IdempotencyKey(Base):

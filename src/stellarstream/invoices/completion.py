@@ -88,6 +88,7 @@ def complete_invoices(
             log.warning("invoice_paid_after_cancel", **context)
             continue
         link.status = InvoiceStatus.COMPLETED.value
+        link.completed_by = "chain"
         link.stream_id, link.tx_hash = event.stream_id, raw.tx_hash
         link.completed_at = raw.ledger_closed_at
         link.updated_at = now

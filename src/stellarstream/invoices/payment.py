@@ -23,10 +23,11 @@ from stellar_sdk import MuxedAccount, Network, StrKey
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
 from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
-from stellarstream.chain.soroban import SorobanRpc
+from stellarstream.chain.results import simulation_problem
+from stellarstream.chain.soroban import SimulationFailed, SorobanRpc
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
-from stellarstream.db.models import InvoiceLink
+from stellarstream.db.models import InvoiceLink, PaymentRequest
 from stellarstream.errors import (
     NotFound,
     SourceError,
@@ -56,6 +57,16 @@ class RpcFailed(StellarStreamError):
     status_code = 502
 
 
+class PayerCannotPay(StellarStreamError):
+    """The simulation says the payer's account cannot make this payment (balance, trustline)."""
+
+    status_code = 422
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, field="payer")
+        self.code = code
+
+
 class NotPayable(StellarStreamError):
     """Only DRAFT and SIGNED links can be paid; ``status`` says what the link is."""
 
@@ -82,6 +93,9 @@ class TransactionRequest:
     contract_id: str
     start_time: int
     end_time: int
+    payer: str
+    fee: int  # stroops: inclusion fee + the simulation's resource fee
+    memo: str
 
 
 def require_payer(payer: object) -> str:
@@ -190,6 +204,12 @@ class PaymentRequests:
             raise PaymentUnavailable(f"the Stellar RPC is unavailable: {exc.message}") from exc
         except SourceError as exc:
             raise RpcFailed(f"the Stellar RPC failed: {exc.message}") from exc
+        except SimulationFailed as exc:
+            problem = simulation_problem(exc.message)
+            if problem is not None:
+                raise PayerCannotPay(*problem) from exc
+            raise
+        self._record(link, payer, prepared.to_xdr(), prepared.hash_hex(), valid_until, now)
         return TransactionRequest(
             xdr=prepared.to_xdr(),
             sep7_uri=sep7_uri(settings, prepared, payer=payer, slug=link.slug),
@@ -199,4 +219,24 @@ class PaymentRequests:
             contract_id=contract_id,
             start_time=args.start_time,
             end_time=args.end_time,
+            payer=payer,
+            fee=prepared.transaction.fee,
+            memo=link.slug,
         )
+
+    def _record(
+        self, link: InvoiceLink, payer: str, xdr: str, tx_hash: str, valid_until: int, now: datetime
+    ) -> None:
+        """Keep what was prepared: ``/submit`` accepts exactly this transaction, signed."""
+        with self._sessions() as session, session.begin():
+            if session.get(PaymentRequest, tx_hash) is None:
+                session.add(
+                    PaymentRequest(
+                        tx_hash=tx_hash,
+                        invoice_link_id=link.id,
+                        payer=payer,
+                        envelope_xdr=xdr,
+                        valid_until=datetime.fromtimestamp(valid_until, UTC),
+                        created_at=now,
+                    )
+                )

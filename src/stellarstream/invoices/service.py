@@ -253,6 +253,8 @@ class InvoiceService:
                 }.get(target)
                 if stamp:
                     values[stamp] = now
+                if target is InvoiceStatus.COMPLETED:
+                    values["completed_by"] = "issuer"  # the issuer's word, not the chain's
                 if tx_hash is not None:
                     values["tx_hash"] = tx_hash
                 if stream_id is not None:

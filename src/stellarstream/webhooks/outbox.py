@@ -81,6 +81,7 @@ def invoice_data(link: InvoiceLink, status: InvoiceStatus | None = None) -> dict
         "canceledAt": _iso(link.canceled_at),
         "streamId": link.stream_id,
         "txHash": link.tx_hash,
+        "completedBy": link.completed_by,
     }
 
 

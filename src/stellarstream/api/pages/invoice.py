@@ -14,9 +14,13 @@ network its SEP-7 URI usually does not fit. The QR then encodes the short wallet
 which is redirected (303) to a freshly prepared, signed ``web+stellar:tx`` URI and so hands it to
 the wallet registered for the scheme. When the URI fits, the QR is the SEP-7 URI itself.
 
-The page polls ``GET /api/v1/invoice-links/{slug}`` every few seconds; when the status changes
-it fetches this page again and swaps its ``<main>`` (no reload). Jinja2 autoescapes everything;
-the Content-Security-Policy allows only this response's nonce for the inline script and style.
+With JavaScript, the page's bundle (``web/``, Stellar Wallets Kit) adds "Pay with wallet": the
+payer picks a browser wallet, the server prepares the transaction for its address, the page
+shows in words what will be signed, the wallet signs, and ``POST .../submit`` checks and sends
+it. The page polls ``GET /api/v1/invoice-links/{slug}`` every few seconds; when the status
+changes it fetches this page again and swaps its ``<main>`` (no reload). Jinja2 autoescapes
+everything; the Content-Security-Policy allows scripts only from this origin (the bundle, with
+its SRI hash) and styles only with this response's nonce.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from stellar_sdk import Asset
 
 from stellarstream.api.deps import Context
 from stellarstream.api.pages import format as fmt
+from stellarstream.api.pages.assets import page_bundle
 from stellarstream.db.models import InvoiceLink, Stream
 from stellarstream.errors import NotFound, StellarStreamError
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
@@ -54,23 +59,54 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
+NETWORK_NAMES = {
+    "mainnet": "Mainnet",
+    "testnet": "Testnet",
+    "futurenet": "Futurenet",
+    "custom": "a custom network",
+}
+
 STATUS_TEXT = {
     InvoiceStatus.DRAFT: "Awaiting payment",
-    InvoiceStatus.SIGNED: "Submitted, waiting for the chain",
+    InvoiceStatus.SIGNED: "Submitted: waiting for the chain",
     InvoiceStatus.COMPLETED: "Paid",
     InvoiceStatus.EXPIRED: "Expired",
     InvoiceStatus.CANCELED: "Canceled",
 }
 
 
-def csp(nonce: str) -> str:
+# What WalletConnect needs beyond this origin (only when a project id is set): its relay
+# (WebSocket), its RPC and telemetry endpoints, the wallet directory and its images (Reown's
+# API), and the Verify API, which runs in an iframe to tell wallets which origin asks.
+WALLETCONNECT_CONNECT = (
+    "wss://relay.walletconnect.com",
+    "wss://relay.walletconnect.org",
+    "https://rpc.walletconnect.com",
+    "https://rpc.walletconnect.org",
+    "https://pulse.walletconnect.org",
+    "https://api.web3modal.org",
+)
+WALLETCONNECT_IMG = ("https://api.web3modal.org",)
+WALLETCONNECT_FRAME = ("https://verify.walletconnect.com", "https://verify.walletconnect.org")
+
+
+def csp(nonce: str, *, walletconnect: bool = False) -> str:
+    """The pages' policy. The other wallets need nothing more: Freighter, LOBSTR, Hana and
+    Rabet talk to their extensions through ``window.postMessage`` or objects the extension
+    injects, and xBull and Albedo open their own windows (``window.open``, not a frame)."""
+    connect, img, frame = ["'self'"], ["'self'", "data:"], ["'none'"]
+    if walletconnect:
+        connect += WALLETCONNECT_CONNECT
+        img += WALLETCONNECT_IMG
+        frame = list(WALLETCONNECT_FRAME)
     return "; ".join(
         (
             "default-src 'none'",
-            f"script-src 'nonce-{nonce}'",
+            "script-src 'self'",  # the bundle only (same origin, with its SRI hash)
             f"style-src 'nonce-{nonce}'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
+            "img-src " + " ".join(img),
+            "connect-src " + " ".join(connect),
+            "frame-src " + " ".join(frame),
             "form-action 'self'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
@@ -78,14 +114,22 @@ def csp(nonce: str) -> str:
     )
 
 
-def html(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def html(
+    template: str, status_code: int = 200, *, walletconnect_project_id: str = "", **context: Any
+) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    body = templates.get_template(template).render(nonce=nonce, poll_ms=POLL_MS, **context)
+    body = templates.get_template(template).render(
+        nonce=nonce,
+        poll_ms=POLL_MS,
+        bundle=page_bundle(walletconnect_project_id),
+        walletconnect_project_id=walletconnect_project_id,
+        **context,
+    )
     return HTMLResponse(
         body,
         status_code=status_code,
         headers={
-            "Content-Security-Policy": csp(nonce),
+            "Content-Security-Policy": csp(nonce, walletconnect=bool(walletconnect_project_id)),
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",  # the slug is the capability: never leak it
             "X-Content-Type-Options": "nosniff",
@@ -173,6 +217,9 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
         ),
         "stream": stream,
         "now": now,
+        "decimals": decimals,
+        "network_passphrase": settings.network_passphrase,
+        "network_name": NETWORK_NAMES.get(settings.network, settings.network),
         "api_url": f"/api/v1/invoice-links/{link.slug}",
         "page_url": f"/invoice/{link.slug}",
         "fmt": fmt,
@@ -196,7 +243,15 @@ def invoice_page(
         return html("not_found_main.html" if fragment else "not_found.html", 404, slug=slug[:64])
     page = view(context, link)
     if fragment:
-        return html("invoice_main.html", payer=None, request=None, qr=None, error=None, **page)
+        return html(
+            "invoice_main.html",
+            walletconnect_project_id=context.settings.walletconnect_project_id,
+            payer=None,
+            request=None,
+            qr=None,
+            error=None,
+            **page,
+        )
     request: TransactionRequest | None = None
     error: str | None = None
     payer = (payer or "").strip() or None
@@ -213,6 +268,7 @@ def invoice_page(
         qr = qr_svg(request.sep7_uri if qr_is_uri else wallet_link(context, slug, payer))
     return html(
         "invoice.html",
+        walletconnect_project_id=context.settings.walletconnect_project_id,
         payer=payer,
         request=request,
         qr=qr,

@@ -22,12 +22,24 @@ from stellarstream.invoices.service import InvoiceService, NewInvoice, Replay
 router = APIRouter(prefix="/api/v1/invoice-links", tags=["invoice-links"])
 
 
+FAILURE_COLUMNS = ("failure_reason", "failed_tx_hash", "failed_at")
+
+
 def _out(link: InvoiceLink, service: InvoiceService, context: Context) -> InvoiceLinkOut:
+    columns = [c for c in InvoiceLink.__table__.columns.keys() if c not in FAILURE_COLUMNS]  # noqa: SIM118
+    failure = None
+    if link.failed_tx_hash and link.failure_reason and link.failed_at:
+        failure = {
+            "tx_hash": link.failed_tx_hash,
+            "reason": link.failure_reason,
+            "at": link.failed_at,
+        }
     return InvoiceLinkOut.model_validate(
         {
-            **{c: getattr(link, c) for c in InvoiceLink.__table__.columns.keys()},  # noqa: SIM118
+            **{c: getattr(link, c) for c in columns},
             "status": service.status_of(link),
             "share_url": f"{context.settings.public_url}/invoice/{link.slug}",
+            "last_failure": failure,
         }
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -61,6 +62,12 @@ class InvoiceStatusUpdate(ApiModel):
     stream_id: int | None = Field(default=None, ge=0)
 
 
+class PaymentFailure(ApiOut):
+    tx_hash: str
+    reason: str
+    at: datetime
+
+
 class InvoiceLinkOut(ApiOut):
     id: str
     slug: str
@@ -84,6 +91,12 @@ class InvoiceLinkOut(ApiOut):
     canceled_at: datetime | None
     stream_id: int | None
     tx_hash: str | None
+    completed_by: Literal["chain", "issuer"] | None = Field(
+        description="Who made the link COMPLETED: the indexed create_v2 event, or the issuer"
+    )
+    last_failure: PaymentFailure | None = Field(
+        description="The last payment the chain rejected (the link stayed or became payable)"
+    )
 
 
 class InvoiceLinkList(ApiOut):
