@@ -31,7 +31,7 @@ from tests.browser.conftest import Console
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment
-from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc
+from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc, wallet_pays
 from tests.support.server import serve
 
 ISSUER = Keypair.from_raw_ed25519_seed(bytes([51]) * 32).public_key
@@ -155,7 +155,7 @@ def test_draft_shows_the_invoice_and_the_pay_form(
     response = open_page(page, site, link)
     assert response.status == 200
     csp = response.headers["content-security-policy"]
-    assert "script-src 'nonce-" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert "default-src 'none'" in csp
     assert page.title().startswith("Invoice: 1,000 ")
     assert page.inner_text("#status") == "Awaiting payment"
@@ -169,7 +169,7 @@ def test_draft_shows_the_invoice_and_the_pay_form(
     assert page.inner_text("#rate").startswith("33.3333333 ")  # 1,000 / 30 per day, 7 decimals
     assert page.inner_text("#description") == "Design retainer, March"
     assert page.get_attribute("#pdf", "href") == "https://files.example.com/invoice-2026-03.pdf"
-    # The countdown runs (the inline script executes under the CSP).
+    # The countdown runs (the bundle loads and executes under the CSP).
     first = page.inner_text("#countdown")
     assert first in ("(2 days 03:00:00 left)", "(2 days 02:59:59 left)")
     page.wait_for_function("t => document.getElementById('countdown').textContent !== t", arg=first)
@@ -183,6 +183,7 @@ def test_paying_shows_a_qr_that_decodes_to_the_signed_sep7_uri(
     page: Any,
     site: str,
     site_settings: Settings,
+    rpc: tuple[str, PayerRpc],
     database_url: str,
     clock: FakeClock,
     shot: Any,
@@ -197,10 +198,22 @@ def test_paying_shows_a_qr_that_decodes_to_the_signed_sep7_uri(
     check_sep7(sep7, site_settings, link.slug)
     fits_the_phone(page)
     shot(page, "qr")
-    # "I have signed and submitted it": SIGNED, waiting for the chain, without a reload.
+    # "I have signed and submitted it" before the network knows it: nothing changes.
+    page.click("#mark-submitted")
+    page.wait_for_selector("#submit-error:not([hidden])")
+    assert "does not show this transaction yet" in page.inner_text("#submit-error")
+    assert page.inner_text("#status") == "Awaiting payment"
+    # The phone wallet signs and sends it; now the report is checked on chain: SIGNED, waiting
+    # for the chain, without a reload.
+    envelope = TransactionStellarUri.from_uri(sep7, site_settings.network_passphrase)
+    signed = envelope.transaction_envelope
+    assert isinstance(signed, TransactionEnvelope)
+    signed.sign(PAYER)
+    assert wallet_pays(rpc[0], signed.to_xdr())["status"] == "SUCCESS"
     page.click("#mark-submitted")
     page.wait_for_selector("#waiting")
-    assert page.inner_text("#status") == "Submitted, waiting for the chain"
+    assert page.inner_text("#status") == "Submitted: waiting for the chain"
+    assert page.inner_text("#tx-hash") == signed.hash_hex()
     assert page.locator("#open-wallet").count() == 0
     assert not page.is_visible("#pay-form")  # folded away under "The transaction failed?"
     assert still_the_same_page(page)

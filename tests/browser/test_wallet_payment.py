@@ -346,3 +346,45 @@ def test_a_wallet_that_is_not_installed_is_named(
     page.wait_for_selector("#wallet-error:not([hidden])")
     assert "Freighter is not installed in this browser" in page.inner_text("#wallet-error")
     shot(page, "not-installed")
+
+
+BALANCE_ERROR = (
+    "host invocation failed\n\nCaused by:\n    HostError: Error(Contract, #10)\n    \n"
+    '    Event log (newest first):\n       0: [Diagnostic Event] topics:[error, Error(Contract, #10)],'
+    ' data:["balance is not sufficient to spend", 5, 10000000000]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "words"),
+    [
+        ("rpc-down", "RPC) is unreachable right now, so nothing was sent"),
+        ("low-balance", "balance of this token is too low"),
+    ],
+)
+def test_an_rpc_outage_or_a_low_balance_is_a_sentence_and_nothing_is_sent(
+    page: Any,
+    site: str,
+    database_url: str,
+    clock: FakeClock,
+    node: tuple[str, FakeSorobanRpc],
+    shot: Any,
+    console: Console,
+    trouble: str,
+    words: str,
+) -> None:
+    console.allow(r"status of (503|422)")  # Chromium logs the server's answer itself
+    _url, rpc = node
+    link = new_link(database_url, clock)
+    install_wallet(page)
+    page.goto(f"{site}/invoice/{link.slug}")
+    if trouble == "rpc-down":
+        rpc.faults.push("503", times=20)
+    else:
+        rpc.simulation_errors.append(BALANCE_ERROR)
+    choose_freighter(page)
+    page.wait_for_selector("#wallet-error:not([hidden])", timeout=20_000)
+    assert words in page.inner_text("#wallet-error")
+    assert page.is_enabled("#pay-with-wallet")
+    assert sends(rpc) == 0 and stored(database_url, link).status == "DRAFT"
+    shot(page, trouble)

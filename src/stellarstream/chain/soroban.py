@@ -37,10 +37,15 @@ class AccountNotFound(StellarStreamError):
 
 
 class SimulationFailed(StellarStreamError):
-    """The node simulated the call and it failed (the contract or host rejected it)."""
+    """The node simulated the call and it failed (the contract or host rejected it);
+    ``error`` is the node's whole error text (the message keeps only its first line)."""
 
     code = "simulation_failed"
     status_code = 502
+
+    def __init__(self, message: str, *, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,9 @@ class SorobanRpc(RpcClient):
         simulation = self.simulate(envelope)
         if simulation.error:
             first_line = simulation.error.strip().splitlines()[0] if simulation.error else ""
-            raise SimulationFailed(f"the transaction would fail on chain: {first_line}")
+            raise SimulationFailed(
+                f"the transaction would fail on chain: {first_line}", error=simulation.error
+            )
         if simulation.restore_needed:
             raise SimulationFailed(
                 "the contract's state is archived and must be restored before paying"

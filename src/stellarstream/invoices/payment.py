@@ -205,7 +205,7 @@ class PaymentRequests:
         except SourceError as exc:
             raise RpcFailed(f"the Stellar RPC failed: {exc.message}") from exc
         except SimulationFailed as exc:
-            problem = simulation_problem(exc.message)
+            problem = simulation_problem(exc.error or exc.message)
             if problem is not None:
                 raise PayerCannotPay(*problem) from exc
             raise
