@@ -1,6 +1,6 @@
 """Recorded LedgerCloseMeta fixtures, a local SEP-54 lake writer, and synthetic ledgers.
 
-- :func:`read_lcm_stream` reads stellar-core's recorded LCM streams in ``shared/fixtures``.
+- :func:`read_lcm_stream` reads stellar-core's recorded LCM streams in ``tests/fixtures/stellar``.
 - :func:`write_lake` writes LCMs as a Galexie-shaped lake (``.config.json`` + zstd objects).
 - :func:`synthetic_ledger` takes a *recorded* ledger (real transactions, real hashes: each
   ``result.transaction_hash`` is the hash of an envelope in the ledger's tx set) and replaces the
@@ -25,9 +25,9 @@ from stellar_sdk import xdr as x
 
 from stellarstream.chain.datalake import LakeConfig
 
-SHARED_DIR = Path(__file__).resolve().parents[2].parent / "shared"
-LCM_DIR = SHARED_DIR / "fixtures" / "stellar" / "lcm" / "InvokeHostFunctionTests"
-SUMMARY_PATH = SHARED_DIR / "fixtures" / "stellar" / "lcm" / "expected_summary.json"
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "stellar"
+LCM_DIR = FIXTURES_DIR / "lcm" / "InvokeHostFunctionTests"
+SUMMARY_PATH = FIXTURES_DIR / "lcm" / "expected_summary.json"
 #: The network passphrase of stellar-core's unit tests (the recorded streams' network).
 FIXTURE_PASSPHRASE = "(V) (;,,;) (V)"
 

@@ -18,7 +18,7 @@ Usage::
         assert server.requests["getEvents"] == 2
 
 Events at a ledger above ``latest_ledger`` are not visible yet (that ledger has not closed).
-Recorded responses from ``../shared/fixtures/stellar/rpc`` are available through
+Recorded responses from ``tests/fixtures/stellar/rpc`` are available through
 :func:`recorded_events_result`, :func:`recorded_method_result` and :func:`recorded_chain`.
 """
 
@@ -48,9 +48,9 @@ from tests.support.contract_events import EPOCH, Encoded, as_json, xdr_json
 from tests.support.server import serve
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-"""``shared/`` beside the repository (``/work/shared`` here, a copy beside the clone on CI)."""
-RPC_FIXTURES = SHARED / "fixtures/stellar/rpc"
+FIXTURES = REPO / "tests" / "fixtures" / "stellar"
+"""Recorded Stellar data the tests replay, copied into the repository (see its SOURCES.md)."""
+RPC_FIXTURES = FIXTURES / "rpc"
 
 TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
 TESTNET_NATIVE_SAC = "CDLZFC3SYJYDZT7K67VZ75HPJVIEUVNIXF47ZG2FB2RMQQVU2HHGCYSC"
@@ -748,7 +748,7 @@ def _topic_matches(topic: list[str], event_topic: tuple[str, ...]) -> bool:
     )
 
 
-# --- recorded responses (../shared/fixtures/stellar/rpc) ---
+# --- recorded responses (tests/fixtures/stellar/rpc) ---
 
 
 @cache

@@ -47,7 +47,7 @@ from stellarstream.chain.events import (
     to_json,
 )
 
-EVENTS_JSON = Path(__file__).parents[4] / "shared/fixtures/stellar/rpc/examples/Events.json"
+EVENTS_JSON = Path(__file__).parents[2] / "fixtures/stellar/rpc/examples/Events.json"
 
 ALICE, BOB, CAROL = ce.account(1), ce.account(2), ce.account(3)
 TOKEN = ce.TOKEN

@@ -15,7 +15,7 @@ from stellar_sdk import StrKey, scval
 from stellar_sdk import xdr as x
 from tests.support import contract_events as ce
 from tests.support.datalake import (
-    SHARED_DIR,
+    FIXTURES_DIR,
     EventSpec,
     envelope_hash,
     envelopes,
@@ -35,7 +35,7 @@ from stellarstream.chain.meta import (
 from stellarstream.chain.types import RawEvent
 
 STEMS = [path.stem for path in lcm_files()]
-RPC_EXAMPLES = SHARED_DIR / "fixtures" / "stellar" / "rpc" / "examples"
+RPC_EXAMPLES = FIXTURES_DIR / "rpc" / "examples"
 
 
 @functools.cache
