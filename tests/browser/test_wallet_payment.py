@@ -195,7 +195,8 @@ def test_pay_with_wallet_then_signed_then_paid_from_the_indexed_event(
 
     page.click("#sign")
     page.wait_for_selector("#waiting, #wallet-error:not([hidden])", timeout=20_000)
-    assert page.locator("#wallet-error:not([hidden])").count() == 0, page.inner_text("#wallet-error")
+    failed = page.locator("#wallet-error:not([hidden])")
+    assert failed.count() == 0, page.inner_text("#wallet-error")
     assert page.inner_text("#status") == "Submitted: waiting for the chain"
     sent = rpc.submitted[-1]
     assert page.inner_text("#tx-hash") == sent.hash_hex()
@@ -350,7 +351,8 @@ def test_a_wallet_that_is_not_installed_is_named(
 
 BALANCE_ERROR = (
     "host invocation failed\n\nCaused by:\n    HostError: Error(Contract, #10)\n    \n"
-    '    Event log (newest first):\n       0: [Diagnostic Event] topics:[error, Error(Contract, #10)],'
+    "    Event log (newest first):\n"
+    "       0: [Diagnostic Event] topics:[error, Error(Contract, #10)],"
     ' data:["balance is not sufficient to spend", 5, 10000000000]\n'
 )
 
@@ -388,3 +390,36 @@ def test_an_rpc_outage_or_a_low_balance_is_a_sentence_and_nothing_is_sent(
     assert page.is_enabled("#pay-with-wallet")
     assert sends(rpc) == 0 and stored(database_url, link).status == "DRAFT"
     shot(page, trouble)
+
+
+def test_walletconnect_is_offered_when_a_project_id_is_set(
+    browser: Any,
+    site_settings: Settings,
+    clock: FakeClock,
+    database_url: str,
+    shot: Any,
+) -> None:
+    """Its bundle loads under the CSP (no violation); the relay itself is out of reach here."""
+    settings = site_settings.model_copy(update={"walletconnect_project_id": "0123abcd" * 4})
+    link = new_link(database_url, clock)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    try:
+        with serve(create_app(settings, clock=clock)) as url:
+            page.goto(f"{url}/invoice/{link.slug}")
+            assert page.locator("script[src^='/static/pay-walletconnect.js']").count() == 1
+            page.click("#pay-with-wallet")
+            page.wait_for_selector("#wallet-picker:not([hidden])")
+            names = page.locator("#wallet-list .wallet-name").all_inner_texts()
+            assert "WalletConnect" in names and "Freighter" in names
+            page.wait_for_timeout(1000)
+            shot(page, "walletconnect-picker")
+    finally:
+        context.close()
+    # No network here: WalletConnect's own requests fail to resolve, and nothing else may fail.
+    unexpected = [e for e in errors if "ERR_NAME_NOT_RESOLVED" not in e]
+    assert unexpected == [], unexpected
+    assert not any("Content Security Policy" in e for e in errors)
