@@ -1,6 +1,6 @@
 // Bundle the invoice page's JavaScript with esbuild into the Python package's static files.
 //
-//   node build.mjs          write src/stellarstream/api/static/{pay,pay-walletconnect}.js
+//   node build.mjs          write src/stellarstream/api/static/{pay,pay-walletconnect,dashboard}.js
 //   node build.mjs --check  build into memory and fail if the committed files differ
 //
 // Two self-contained bundles: WalletConnect (Reown AppKit) is ~2 MB minified, so it is only in
@@ -12,7 +12,11 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "src", "stellarstream", "api", "static");
-const bundles = { "pay.js": "src/pay.js", "pay-walletconnect.js": "src/pay-walletconnect.js" };
+const bundles = {
+  "pay.js": "src/pay.js",
+  "pay-walletconnect.js": "src/pay-walletconnect.js",
+  "dashboard.js": "src/dashboard.js",
+};
 const check = process.argv.includes("--check");
 
 let stale = [];

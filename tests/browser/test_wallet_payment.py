@@ -10,22 +10,20 @@ Each state is screenshotted at phone width (and the review at desktop width).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from stellar_sdk import Keypair, Network, TransactionEnvelope
+from stellar_sdk import Keypair, Network
 
 from stellarstream.api.app import create_app
-from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.config import Settings, load_settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
-from stellarstream.ingest.indexer import Indexer, StopSignal
 from tests.browser.conftest import Console
+from tests.browser.wallet import index, install_wallet
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import CONTRACT, create_link
@@ -35,7 +33,6 @@ from tests.support.stellar_rpc import Chain
 
 ISSUER = Keypair.from_raw_ed25519_seed(bytes([61]) * 32).public_key
 PAYER = Keypair.from_raw_ed25519_seed(bytes([62]) * 32)
-WALLET_JS = (Path(__file__).parent / "freighter_wallet.js").read_text()
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -67,23 +64,6 @@ def site(site_settings: Settings, clock: FakeClock) -> Iterator[str]:
         yield url
 
 
-def install_wallet(page: Any, *, passphrase: str = Network.TESTNET_NETWORK_PASSPHRASE) -> None:
-    """The test Freighter, on ``passphrase``'s network, signing with PAYER."""
-    config = {
-        "address": PAYER.public_key,
-        "passphrase": passphrase,
-        "network": "TESTNET" if passphrase == Network.TESTNET_NETWORK_PASSPHRASE else "PUBLIC",
-    }
-
-    def sign(xdr: str, network_passphrase: str) -> str:
-        envelope = TransactionEnvelope.from_xdr(xdr, network_passphrase)
-        envelope.sign(PAYER)
-        return str(envelope.to_xdr())
-
-    page.expose_function("testWalletSign", sign)
-    page.add_init_script(script=WALLET_JS.replace("__CONFIG__", json.dumps(config)))
-
-
 def new_link(database_url: str, clock: FakeClock, **overrides: Any) -> InvoiceLink:
     fields: dict[str, Any] = {"expires_at": clock() + timedelta(days=2)}
     fields.update(overrides)
@@ -111,38 +91,6 @@ def choose_freighter(page: Any) -> None:
     page.click("button[data-wallet=freighter]")
 
 
-def index(database_url: str, url: str) -> None:
-    """The real indexer, one catch-up against the test RPC."""
-    client = RpcClient(url, timeout=2, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
-    engine = make_engine(database_url)
-    try:
-        Indexer(
-            sessions=make_sessionmaker(engine),
-            source=RpcSource(client, limit=100),
-            contract_ids=[CONTRACT],
-            latest_ledger=lambda: client.get_latest_ledger().sequence,
-            clock=FakeClock(),
-            stop=StopSignal(),
-            lock=_NoLock(),
-            start_ledger=1,
-            poll_interval=0.05,
-        ).catch_up()
-    finally:
-        client.close()
-        engine.dispose()
-
-
-class _NoLock:
-    def acquire(self, wait: Callable[[float], bool] | None = None) -> None:
-        pass
-
-    def healthy(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
-
-
 def phone_fits(page: Any) -> None:
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -164,7 +112,7 @@ def test_pay_with_wallet_then_signed_then_paid_from_the_indexed_event(
 ) -> None:
     url, rpc = node
     link = new_link(database_url, clock)
-    install_wallet(page)
+    install_wallet(page, PAYER)
     response = page.goto(f"{site}/invoice/{link.slug}")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
@@ -224,7 +172,7 @@ def test_the_review_at_desktop_width(
     page.on("pageerror", lambda error: console.errors.append(f"pageerror: {error}"))
     try:
         link = new_link(database_url, clock)
-        install_wallet(page)
+        install_wallet(page, PAYER)
         page.goto(f"{site}/invoice/{link.slug}")
         choose_freighter(page)
         page.wait_for_selector("#wallet-review:not([hidden])")
@@ -245,7 +193,7 @@ def test_a_rejection_in_the_wallet_leaves_the_link_payable(
     shot: Any,
 ) -> None:
     link = new_link(database_url, clock)
-    install_wallet(page)
+    install_wallet(page, PAYER)
     page.goto(f"{site}/invoice/{link.slug}")
     page.evaluate("window.__testWallet.rejectSign = true")
     choose_freighter(page)
@@ -267,7 +215,7 @@ def test_a_wallet_on_another_network_is_told_before_anything_is_signed(
     shot: Any,
 ) -> None:
     link = new_link(database_url, clock)
-    install_wallet(page, passphrase=Network.PUBLIC_NETWORK_PASSPHRASE)
+    install_wallet(page, PAYER, passphrase=Network.PUBLIC_NETWORK_PASSPHRASE)
     page.goto(f"{site}/invoice/{link.slug}")
     choose_freighter(page)
     page.wait_for_selector("#wallet-error:not([hidden])")
@@ -289,7 +237,7 @@ def test_a_link_that_expires_while_open_says_so_and_sends_nothing(
 ) -> None:
     console.allow(r"status of 409")  # Chromium logs the server's 409 answer itself
     link = new_link(database_url, clock, expires_at=clock() + timedelta(minutes=10))
-    install_wallet(page)
+    install_wallet(page, PAYER)
     page.goto(f"{site}/invoice/{link.slug}")
     clock.advance(601)
     choose_freighter(page)
@@ -312,7 +260,7 @@ def test_a_send_failure_is_explained_and_the_link_can_be_paid_again(
 ) -> None:
     _url, rpc = node
     link = new_link(database_url, clock)
-    install_wallet(page)
+    install_wallet(page, PAYER)
     page.goto(f"{site}/invoice/{link.slug}")
     rpc.send_statuses.append("ERROR")  # the recorded txBAD_SEQ answer
     choose_freighter(page)
@@ -378,7 +326,7 @@ def test_an_rpc_outage_or_a_low_balance_is_a_sentence_and_nothing_is_sent(
     console.allow(r"status of (503|422)")  # Chromium logs the server's answer itself
     _url, rpc = node
     link = new_link(database_url, clock)
-    install_wallet(page)
+    install_wallet(page, PAYER)
     page.goto(f"{site}/invoice/{link.slug}")
     if trouble == "rpc-down":
         rpc.faults.push("503", times=20)

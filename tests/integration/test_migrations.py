@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from stellarstream.db import migrate
 from stellarstream.db.engine import make_engine
-from stellarstream.db.models import Base
+from stellarstream.db.models import Base, InvoiceLink
 
 
 def test_fresh_database_is_at_head_with_every_model_table(database_url: str) -> None:
@@ -70,6 +71,47 @@ def test_head_is_the_newest_script_and_a_database_there_is_left_alone(database_u
         assert migrate.upgrade_if_behind(engine) is True
         assert migrate.is_at_head(engine)
         assert "invoice_links" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_0008_records_who_completed_the_links_already_completed(database_url: str) -> None:
+    """A COMPLETED link with a stream was completed by the indexer, one without by its issuer."""
+    engine = make_engine(database_url)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    links = {"paid": ("COMPLETED", 7), "told": ("COMPLETED", None), "open": ("DRAFT", None)}
+    try:
+        migrate.downgrade(engine, "0007")
+        assert "completed_by" not in {
+            c["name"] for c in inspect(engine).get_columns("invoice_links")
+        }
+        table = InvoiceLink.__table__
+        with engine.begin() as conn:
+            for slug, (status, stream_id) in links.items():
+                conn.execute(
+                    table.insert().values(
+                        id=f"id-{slug}",
+                        slug=slug,
+                        sender="G" + "A" * 55,
+                        receiver="G" + "B" * 55,
+                        amount=10,
+                        token_address="C" + "A" * 55,
+                        duration=60,
+                        xdr_params="{}",
+                        status=status,
+                        created_at=now,
+                        updated_at=now,
+                        completed_at=now if status == "COMPLETED" else None,
+                        stream_id=stream_id,
+                    )
+                )
+        migrate.upgrade(engine)
+        assert migrate.is_at_head(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(select(table.c.slug, table.c.completed_by, table.c.failed_at))
+            by_slug = {slug: (completed_by, failed_at) for slug, completed_by, failed_at in rows}
+        assert by_slug == {"paid": ("chain", None), "told": ("issuer", None), "open": (None, None)}
+        assert "payment_requests" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
 

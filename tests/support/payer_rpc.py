@@ -12,24 +12,37 @@ transaction requests.) :class:`PayerRpc` answers, besides the methods of :class:
   ``minResourceFee``; ``results[0]`` with the source-account auth of the call and its token
   transfer, and the new stream id as return value; ``cost``; ``latestLedger``). Anything else
   answers like the recorded ``FailedSimulationResult`` (``error`` text, no ``transactionData``).
+* ``sendTransaction``: the checks and answers of ``soroban_rpc.FakeSorobanRpc`` (a queued
+  :attr:`SorobanState.send_statuses` one-shot answer; DUPLICATE; the recorded txBAD_SEQ ERROR
+  unless the sequence is the account's + 1; txBAD_AUTH without the source's signature over the
+  network hash); accepted: PENDING, the account's sequence bumped, a ledger closed.
+* ``getTransaction``: NOT_FOUND for :attr:`SorobanState.pending_polls` answers after the send
+  (and for hashes never sent), then SUCCESS with the ``envelopeXdr`` sent, or FAILED with a
+  trapped result when :attr:`SorobanState.fail_next` was set.
 
-Every simulated envelope is kept in :attr:`PayerRpc.simulated` for assertions.
+Every simulated envelope is kept in :attr:`PayerRpc.simulated`, every sent one in
+:attr:`PayerRpc.submitted`, for assertions. :func:`wallet_pays` is a wallet that sends a signed
+envelope itself and waits for its result.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from stellar_sdk import Address, Keypair, SorobanDataBuilder, TransactionEnvelope, scval
 from stellar_sdk import xdr as x
 from stellar_sdk.operation import InvokeHostFunction
 
 from stellarstream.chain.invocation import CREATE_STREAM, STREAM_ARGS_KEYS
 from tests.support.server import serve
+from tests.support.soroban_rpc import admit, final_result, transaction_answer
 from tests.support.stellar_rpc import INVALID_PARAMS, Chain, FakeStellarRpc, RpcFault
 
 MIN_RESOURCE_FEE = 90_353
@@ -45,6 +58,9 @@ class SorobanState:
     next_stream_id: int = 0
     simulation_error: str | None = None  # force every simulation to fail with this text
     compact: bool = False  # a minimal footprint and auth: a SEP-7 URI small enough for a QR
+    send_statuses: deque[str] = field(default_factory=deque)  # one-shot "ERROR"/"TRY_AGAIN_LATER"
+    fail_next: bool = False  # the next transaction sent lands FAILED (the contract call traps)
+    pending_polls: int = 1  # NOT_FOUND answers to getTransaction before a sent one is final
 
 
 def _failed(message: str, latest_ledger: int) -> dict[str, Any]:
@@ -105,17 +121,23 @@ def account_entry_xdr(account_id: str, sequence: int, balance: int = 10_000 * 10
 
 
 class PayerRpc(FakeStellarRpc):
-    """:class:`FakeStellarRpc` plus ``getLedgerEntries`` and ``simulateTransaction``."""
+    """:class:`FakeStellarRpc` plus ``getLedgerEntries``, ``simulateTransaction``,
+    ``sendTransaction`` and ``getTransaction``."""
 
     def __init__(self, chain: Chain, state: SorobanState, **options: Any) -> None:
         super().__init__(chain, **options)
         self.state = state
         self.simulated: list[TransactionEnvelope] = []
+        self.submitted: list[TransactionEnvelope] = []
+        self.transactions: dict[str, dict[str, Any]] = {}  # hash -> final getTransaction answer
+        self._polls: dict[str, int] = {}
 
     def answer(self, request: Any) -> dict[str, Any]:
         handlers = {
             "getLedgerEntries": self._get_ledger_entries,
             "simulateTransaction": self._simulate,
+            "sendTransaction": self._send,
+            "getTransaction": self._get_transaction,
         }
         method = request.get("method") if isinstance(request, dict) else None
         if method not in handlers or request.get("jsonrpc") != "2.0" or method in self.results:
@@ -156,14 +178,32 @@ class PayerRpc(FakeStellarRpc):
                 )
         return {"entries": entries, "latestLedger": self.chain.latest_ledger}
 
-    def _simulate(self, params: dict[str, Any]) -> dict[str, Any]:
-        latest = self.chain.latest_ledger
+    def _envelope(self, params: dict[str, Any]) -> TransactionEnvelope:
         try:
-            envelope = TransactionEnvelope.from_xdr(
-                params.get("transaction"), self.chain.passphrase
-            )
+            return TransactionEnvelope.from_xdr(params.get("transaction"), self.chain.passphrase)
         except Exception as exc:
             raise RpcFault(INVALID_PARAMS, f"could not unmarshal transaction: {exc}") from exc
+
+    def _send(self, params: dict[str, Any]) -> dict[str, Any]:
+        envelope = self._envelope(params)
+        self.submitted.append(envelope)
+        state = self.state
+        answer, applied = admit(
+            self.chain, envelope, state.accounts, state.send_statuses, self.transactions
+        )
+        if applied:
+            failed, state.fail_next = state.fail_next, False
+            landed = final_result(self.chain, envelope, self.chain.advance(), failed=failed)
+            self.transactions[envelope.hash_hex()] = landed
+            self._polls[envelope.hash_hex()] = state.pending_polls
+        return answer
+
+    def _get_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        return transaction_answer(self.chain, self.transactions, self._polls, params)
+
+    def _simulate(self, params: dict[str, Any]) -> dict[str, Any]:
+        latest = self.chain.latest_ledger
+        envelope = self._envelope(params)
         self.simulated.append(envelope)
         if self.state.simulation_error is not None:
             return _failed(self.state.simulation_error, latest)
@@ -257,6 +297,31 @@ def _struct(value: x.SCVal) -> dict[str, x.SCVal] | None:
 
 def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+def rpc_call(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One JSON-RPC call to the node at ``url``; its ``result``."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    response = httpx.post(url, json=body, timeout=10)
+    response.raise_for_status()
+    answer = response.json()
+    assert "result" in answer, answer
+    result: dict[str, Any] = answer["result"]
+    return result
+
+
+def wallet_pays(url: str, signed_xdr: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    """A wallet that submits ``signed_xdr`` itself: ``sendTransaction``, then ``getTransaction``
+    until it is final; that final answer (``txHash``, ``status``)."""
+    sent = rpc_call(url, "sendTransaction", {"transaction": signed_xdr})
+    assert sent["status"] == "PENDING", sent
+    deadline = time.monotonic() + timeout
+    while True:
+        landed = rpc_call(url, "getTransaction", {"hash": sent["hash"]})
+        if landed["status"] != "NOT_FOUND":
+            return landed
+        assert time.monotonic() < deadline, f"{sent['hash']} did not land"
+        time.sleep(0.02)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 (accounts), ``simulateTransaction``, ``sendTransaction`` and ``getTransaction``, and a small
 in-memory StellarStream V2 contract (``create_stream``, ``withdraw``, ``cancel``, ``top_up``).
 
-Responses follow the recorded shapes in ``../shared/fixtures/stellar/rpc`` (the success
+Responses follow the recorded shapes in ``tests/fixtures/stellar/rpc`` (the success
 ``getTransaction`` meta and result are the recorded ones with our return value and events put in;
 the ERROR ``sendTransaction`` answer is the recorded txBAD_SEQ one). A landed call closes a ledger
 and adds the spec-shaped contract events to the :class:`Chain`, so tests can ingest them into the
@@ -39,8 +39,13 @@ from tests.support.stellar_rpc import Chain, FakeStellarRpc, RpcFault, recorded_
 __all__ = [
     "STREAM_ARGS_TYPES",
     "FakeSorobanRpc",
+    "admit",
     "contract_error",
+    "final_result",
     "running_soroban_rpc",
+    "sent_base",
+    "transaction_answer",
+    "tx_result",
 ]
 
 INVALID_PARAMS = -32602
@@ -364,35 +369,15 @@ class FakeSorobanRpc(FakeStellarRpc):
 
     def _send(self, params: dict[str, Any]) -> dict[str, Any]:
         envelope = self._envelope(params)
-        tx_hash = envelope.hash_hex()
-        base = {
-            "hash": tx_hash,
-            "latestLedger": self.chain.latest_ledger,
-            "latestLedgerCloseTime": str(self._now()),
-        }
         self.submitted.append(envelope)
-        if self.send_statuses:
-            status = self.send_statuses.popleft()
-            if status == "ERROR":
-                return {**recorded_method_result("sendTransaction", 2), **base}
-            return {**base, "status": status}
-        if tx_hash in self.transactions:
-            return {**base, "status": "DUPLICATE"}
-        source = envelope.transaction.source.account_id
-        if envelope.transaction.sequence != self.accounts.get(source, -2) + 1:
-            # the recorded ERROR answer carries txBAD_SEQ
-            return {**recorded_method_result("sendTransaction", 2), **base}
-        if not _signed_by(envelope, source) or not _address_auth_signed(envelope):
-            bad_auth = _tx_result(x.TransactionResultCode.txBAD_AUTH)
-            return {**base, "status": "ERROR", "errorResultXdr": bad_auth}
-        self.accounts[source] += 1
+        answer, applied = admit(
+            self.chain, envelope, self.accounts, self.send_statuses, self.transactions
+        )
+        if not applied:
+            return answer
+        tx_hash = envelope.hash_hex()
         function, args = self._invocation(envelope)
         ledger = self.chain.advance()
-        created_at = str(self._now())
-        trapped = _tx_result(
-            x.TransactionResultCode.txFAILED,
-            x.InvokeHostFunctionResultCode.INVOKE_HOST_FUNCTION_TRAPPED,
-        )
         outcome = None
         if self.fail_next:
             self.fail_next = False
@@ -401,11 +386,8 @@ class FakeSorobanRpc(FakeStellarRpc):
                 outcome = self._run(function, args, dry_run=False)
             except ContractFailure:
                 outcome = None
-        if outcome is None:
-            result = self._final(envelope, "FAILED", ledger, created_at)
-            result["resultXdr"] = trapped
-        else:
-            result = self._final(envelope, "SUCCESS", ledger, created_at)
+        result = final_result(self.chain, envelope, ledger, failed=outcome is None)
+        if outcome is not None:
             result["resultMetaXdr"] = _meta(outcome, self.contract_id)
             for index, event in enumerate(outcome.events):
                 self.chain.add_encoded(
@@ -418,40 +400,108 @@ class FakeSorobanRpc(FakeStellarRpc):
                 )
         self.transactions[tx_hash] = result
         self._polls[tx_hash] = self.pending_polls
-        return {**base, "status": "PENDING"}
-
-    def _final(
-        self, envelope: TransactionEnvelope, status: str, ledger: int, created_at: str
-    ) -> dict[str, Any]:
-        success = recorded_method_result("getTransaction", 0)
-        return {
-            "latestLedger": ledger,
-            "latestLedgerCloseTime": created_at,
-            "oldestLedger": self.chain.oldest_ledger,
-            "oldestLedgerCloseTime": str(
-                int(self.chain.close_time(self.chain.oldest_ledger).timestamp())
-            ),
-            "status": status,
-            "txHash": envelope.hash_hex(),
-            "applicationOrder": 1,
-            "feeBump": False,
-            "envelopeXdr": envelope.to_xdr(),
-            "resultXdr": success["resultXdr"],
-            "resultMetaXdr": success["resultMetaXdr"],
-            "ledger": ledger,
-            "createdAt": created_at,
-        }
+        return answer
 
     def _get_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
-        tx_hash = params.get("hash")
-        if not isinstance(tx_hash, str) or len(tx_hash) != 64:
-            raise RpcFault(INVALID_PARAMS, "invalid hash")
-        if tx_hash not in self.transactions or self._polls.get(tx_hash, 0) > 0:
-            if tx_hash in self._polls:
-                self._polls[tx_hash] -= 1
-            not_found = recorded_method_result("getTransaction", 1)
-            return {**not_found, "txHash": tx_hash, "latestLedger": self.chain.latest_ledger}
-        return self.transactions[tx_hash]
+        return transaction_answer(self.chain, self.transactions, self._polls, params)
+
+
+# --- sendTransaction and getTransaction (shared with tests.support.payer_rpc) ---
+
+
+def _close_time(chain: Chain, ledger: int) -> str:
+    return str(int(chain.close_time(ledger).timestamp()))
+
+
+def sent_base(chain: Chain, tx_hash: str) -> dict[str, Any]:
+    """The fields of every ``sendTransaction`` answer."""
+    return {
+        "hash": tx_hash,
+        "latestLedger": chain.latest_ledger,
+        "latestLedgerCloseTime": _close_time(chain, chain.latest_ledger),
+    }
+
+
+def admit(
+    chain: Chain,
+    envelope: TransactionEnvelope,
+    accounts: dict[str, int],
+    send_statuses: deque[str],
+    known: dict[str, Any],
+) -> tuple[dict[str, Any], bool]:
+    """``sendTransaction``'s answer for ``envelope`` and whether the node applies it (then its
+    source's sequence in ``accounts`` is bumped and the answer is PENDING).
+
+    Not applied, in order: a queued one-shot status (``"ERROR"`` is the recorded txBAD_SEQ
+    answer), DUPLICATE of a ``known`` hash, the recorded txBAD_SEQ ERROR when its sequence is
+    not its source's + 1, a txBAD_AUTH ERROR without a valid signature of its source over the
+    network hash (or with an unsigned address authorization).
+    """
+    tx_hash = envelope.hash_hex()
+    base = sent_base(chain, tx_hash)
+    if send_statuses:
+        status = send_statuses.popleft()
+        if status == "ERROR":
+            return {**recorded_method_result("sendTransaction", 2), **base}, False
+        return {**base, "status": status}, False
+    if tx_hash in known:
+        return {**base, "status": "DUPLICATE"}, False
+    source = envelope.transaction.source.account_id
+    if envelope.transaction.sequence != accounts.get(source, -2) + 1:
+        # the recorded ERROR answer carries txBAD_SEQ
+        return {**recorded_method_result("sendTransaction", 2), **base}, False
+    if not _signed_by(envelope, source) or not _address_auth_signed(envelope):
+        bad_auth = tx_result(x.TransactionResultCode.txBAD_AUTH)
+        return {**base, "status": "ERROR", "errorResultXdr": bad_auth}, False
+    accounts[source] += 1
+    return {**base, "status": "PENDING"}, True
+
+
+def final_result(
+    chain: Chain, envelope: TransactionEnvelope, ledger: int, *, failed: bool
+) -> dict[str, Any]:
+    """The ``getTransaction`` answer of ``envelope`` landed in ``ledger``: the recorded SUCCESS
+    shape, or FAILED with a txFAILED / INVOKE_HOST_FUNCTION_TRAPPED result."""
+    success = recorded_method_result("getTransaction", 0)
+    created_at = _close_time(chain, ledger)
+    result = {
+        "latestLedger": ledger,
+        "latestLedgerCloseTime": created_at,
+        "oldestLedger": chain.oldest_ledger,
+        "oldestLedgerCloseTime": _close_time(chain, chain.oldest_ledger),
+        "status": "FAILED" if failed else "SUCCESS",
+        "txHash": envelope.hash_hex(),
+        "applicationOrder": 1,
+        "feeBump": False,
+        "envelopeXdr": envelope.to_xdr(),
+        "resultXdr": success["resultXdr"],
+        "resultMetaXdr": success["resultMetaXdr"],
+        "ledger": ledger,
+        "createdAt": created_at,
+    }
+    if failed:
+        result["resultXdr"] = tx_result(
+            x.TransactionResultCode.txFAILED,
+            x.InvokeHostFunctionResultCode.INVOKE_HOST_FUNCTION_TRAPPED,
+        )
+    return result
+
+
+def transaction_answer(
+    chain: Chain, transactions: dict[str, Any], polls: dict[str, int], params: dict[str, Any]
+) -> dict[str, Any]:
+    """``getTransaction``: the recorded NOT_FOUND while a hash is unknown or still has ``polls``
+    left (each answer uses one), then its final answer from ``transactions``."""
+    tx_hash = params.get("hash")
+    if not isinstance(tx_hash, str) or len(tx_hash) != 64:
+        raise RpcFault(INVALID_PARAMS, "invalid hash")
+    if tx_hash not in transactions or polls.get(tx_hash, 0) > 0:
+        if tx_hash in polls:
+            polls[tx_hash] -= 1
+        not_found = recorded_method_result("getTransaction", 1)
+        return {**not_found, "txHash": tx_hash, "latestLedger": chain.latest_ledger}
+    answer: dict[str, Any] = transactions[tx_hash]
+    return answer
 
 
 @contextmanager
@@ -557,7 +607,7 @@ def _address_auth_signed(envelope: TransactionEnvelope) -> bool:
     return True
 
 
-def _tx_result(
+def tx_result(
     code: x.TransactionResultCode, op_code: x.InvokeHostFunctionResultCode | None = None
 ) -> str:
     results = []

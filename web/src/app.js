@@ -5,7 +5,15 @@
 // the wallet sign it, posts the signed envelope to the server (which checks and sends it) and
 // swaps in the server's fresh <main> whenever the link's status changes.
 import { tokenUnits, utc, utcIso } from "./format.js";
-import { Kit, networkName, notInstalled, startKit, walletError, wallets } from "./wallets.js";
+import {
+  Kit,
+  networkName,
+  notInstalled,
+  renderPicker,
+  startKit,
+  walletError,
+  wallets,
+} from "./wallets.js";
 
 const FINAL = new Set(["COMPLETED", "EXPIRED", "CANCELED", "NOT_FOUND"]);
 const XLM_DECIMALS = 7;
@@ -158,31 +166,10 @@ async function openPicker() {
     fail("Could not list the wallets of this browser: " + (error.message || error) + ".");
     return;
   }
-  const list = $("wallet-list");
-  list.replaceChildren();
-  for (const wallet of found) {
-    const item = document.createElement("li");
-    const choose = document.createElement("button");
-    choose.type = "button";
-    choose.className = "wallet" + (wallet.isAvailable ? "" : " unavailable");
-    choose.dataset.wallet = wallet.id;
-    const name = document.createElement("span");
-    name.className = "wallet-name";
-    name.textContent = wallet.name;
-    choose.append(name);
-    if (!wallet.isAvailable) {
-      const note = document.createElement("span");
-      note.className = "wallet-note";
-      note.textContent = "not installed";
-      choose.append(note);
-    }
-    choose.addEventListener("click", () => connect(wallet));
-    item.append(choose);
-    list.append(item);
-  }
+  renderPicker($("wallet-list"), found, connect);
   say("");
   show("wallet-picker");
-  const first = list.querySelector("button");
+  const first = $("wallet-list").querySelector("button");
   if (first) first.focus();
 }
 

@@ -70,3 +70,28 @@ export function notInstalled(wallet, url) {
   const where = url ? ` (get it from ${url})` : "";
   return `${wallet} is not installed in this browser${where}. Install it, choose another wallet, or pay from a phone wallet with the QR code below.`;
 }
+
+/** Fill `list` (a <ul>) with one button per wallet; `onChoose(wallet)` on a click. */
+export function renderPicker(list, found, onChoose) {
+  list.replaceChildren();
+  for (const wallet of found) {
+    const item = document.createElement("li");
+    const choose = document.createElement("button");
+    choose.type = "button";
+    choose.className = "wallet" + (wallet.isAvailable ? "" : " unavailable");
+    choose.dataset.wallet = wallet.id;
+    const name = document.createElement("span");
+    name.className = "wallet-name";
+    name.textContent = wallet.name;
+    choose.append(name);
+    if (!wallet.isAvailable) {
+      const note = document.createElement("span");
+      note.className = "wallet-note";
+      note.textContent = "not installed";
+      choose.append(note);
+    }
+    choose.addEventListener("click", () => onChoose(wallet));
+    item.append(choose);
+    list.append(item);
+  }
+}

@@ -18,6 +18,7 @@ from stellarstream.api.errors import install_error_handlers
 from stellarstream.api.metrics import Metrics
 from stellarstream.api.metrics import router as metrics_router
 from stellarstream.api.middleware import RequestIdMiddleware
+from stellarstream.api.pages import dashboard as dashboard_page
 from stellarstream.api.pages import invoice as invoice_page
 from stellarstream.api.ratelimit import RateLimiter, RateLimitMiddleware
 from stellarstream.api.routers import (
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app.include_router(router)
     for router in (payments.router, webhooks.router, well_known.router, invoice_page.router):
         app.include_router(router)
+    app.include_router(dashboard_page.router)
     app.include_router(metrics_router)
     # The page bundles (web/, built by esbuild and committed): same origin, loaded with SRI.
     app.mount("/static", StaticFiles(packages=[("stellarstream.api", "static")]), name="static")

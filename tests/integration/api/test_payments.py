@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import tomllib
-from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +20,17 @@ from tests.support import contract_events as ce
 from tests.support.auth import sign_challenge
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import create_link, ingest, payment
-from tests.support.payer_rpc import MIN_RESOURCE_FEE, PayerRpc, SorobanState, running_payer_rpc
+from tests.support.payer_flow import (
+    ISSUER,
+    PAYER,
+    SEQUENCE,
+    URL,
+    make_settings,
+    pay,
+    request_tx,
+    signed,
+)
+from tests.support.payer_rpc import MIN_RESOURCE_FEE, PayerRpc, SorobanState, wallet_pays
 from tests.support.server import serve
 
 from stellarstream.api.app import create_app
@@ -30,58 +40,6 @@ from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
 from stellarstream.invoices.lifecycle import InvoiceStatus
 from stellarstream.invoices.service import InvoiceService
-
-URL = "/api/v1/invoice-links"
-ISSUER = Keypair.from_raw_ed25519_seed(bytes([41]) * 32)
-PAYER = Keypair.from_raw_ed25519_seed(bytes([42]) * 32)
-SEQUENCE = 4_815_162_342
-
-
-@pytest.fixture
-def state() -> SorobanState:
-    return SorobanState(contracts={ce.V2_CONTRACT}, accounts={PAYER.public_key: SEQUENCE})
-
-
-@pytest.fixture
-def rpc(state: SorobanState) -> Iterator[tuple[str, PayerRpc]]:
-    with running_payer_rpc(state) as served:
-        yield served
-
-
-def make_settings(tmp_path: Path, database_url: str, rpc_url: str, **extra: object) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        rpc_url=rpc_url,
-        contract_ids=ce.V2_CONTRACT,
-        **extra,
-    )
-
-
-@pytest.fixture
-def pay_settings(tmp_path: Path, database_url: str, rpc: tuple[str, PayerRpc]) -> Settings:
-    return make_settings(tmp_path, database_url, rpc[0])
-
-
-@pytest.fixture
-def http(pay_settings: Settings, clock: FakeClock) -> Iterator[httpx.Client]:
-    with (
-        serve(create_app(pay_settings, clock=clock)) as url,
-        httpx.Client(base_url=url, timeout=15) as client,
-    ):
-        yield client
-
-
-@pytest.fixture
-def link(database_url: str, clock: FakeClock) -> InvoiceLink:
-    return create_link(database_url, clock, ISSUER.public_key)
-
-
-def request_tx(http: httpx.Client, slug: str, payer: str = PAYER.public_key) -> httpx.Response:
-    return http.post(f"{URL}/{slug}/transaction", json={"payer": payer})
 
 
 def args_of(envelope: TransactionEnvelope) -> dict[str, x.SCVal]:
@@ -273,7 +231,8 @@ def test_only_draft_and_signed_links_are_payable(
 
 
 def test_a_signed_link_is_still_payable(http: httpx.Client, link: InvoiceLink) -> None:
-    assert http.post(f"{URL}/{link.slug}/submitted", json={"txHash": "ab" * 32}).status_code == 200
+    paid = pay(http, link.slug)
+    assert paid["invoiceLink"]["status"] == "SIGNED"
     assert request_tx(http, link.slug).status_code == 200
 
 
@@ -336,17 +295,20 @@ def test_without_a_contract_payments_are_503(
 
 
 def test_submitted_moves_draft_to_signed_and_is_idempotent_per_hash(
-    http: httpx.Client, link: InvoiceLink, clock: FakeClock
+    http: httpx.Client, link: InvoiceLink, clock: FakeClock, rpc: tuple[str, PayerRpc]
 ) -> None:
-    tx_hash = "c0ffee" + "0" * 58
+    landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())  # the wallet sent it itself
+    assert landed["status"] == "SUCCESS"
+    tx_hash = landed["txHash"]
     first = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": tx_hash})
     assert first.status_code == 200, first.text
-    signed = first.json()
-    assert (signed["status"], signed["txHash"]) == ("SIGNED", tx_hash)
-    assert signed["signedAt"] is not None
+    assert first.json()["status"] == "CONFIRMED"
+    signed_link = first.json()["invoiceLink"]
+    assert (signed_link["status"], signed_link["txHash"]) == ("SIGNED", tx_hash)
+    assert signed_link["signedAt"] is not None
     clock.advance(5)
     again = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": tx_hash.upper()})
-    assert again.status_code == 200 and again.json() == signed  # unchanged: a retry
+    assert again.status_code == 200 and again.json() == first.json()  # unchanged: a retry
     other = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": "1" * 64})
     assert other.status_code == 409
     assert other.json()["error"]["status"] == "SIGNED"
@@ -381,13 +343,18 @@ def test_submitted_cannot_revive_a_canceled_link(
 
 
 def test_completion_comes_from_the_chain_and_a_late_report_of_its_hash_is_fine(
-    http: httpx.Client, database_url: str, link: InvoiceLink
+    http: httpx.Client, database_url: str, link: InvoiceLink, rpc: tuple[str, PayerRpc]
 ) -> None:
-    ingest(database_url, payment(link, stream_id=7, tx=77))
+    landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())
+    tx_hash = landed["txHash"]
+    # The indexer sees the payment's create_v2 before the wallet reports its hash.
+    ingest(database_url, replace(payment(link, stream_id=7), tx_hash=tx_hash))
     completed = http.get(f"{URL}/{link.slug}").json()
     assert (completed["status"], completed["streamId"]) == ("COMPLETED", 7)
-    late = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": ce.tx_hash_for(77)})
-    assert late.status_code == 200 and late.json()["status"] == "COMPLETED"
+    assert (completed["txHash"], completed["completedBy"]) == (tx_hash, "chain")
+    late = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": tx_hash})
+    assert late.status_code == 200 and late.json()["status"] == "CONFIRMED"
+    assert late.json()["invoiceLink"] == completed
     wrong = http.post(f"{URL}/{link.slug}/submitted", json={"txHash": "f" * 64})
     assert wrong.status_code == 409 and wrong.json()["error"]["status"] == "COMPLETED"
 

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,13 +22,16 @@ from tests.support.auth import sign_in
 from tests.support.clock import FakeClock
 from tests.support.factories import invoice_body
 from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment, withdrawal
+from tests.support.payer_flow import make_settings as payer_settings
+from tests.support.payer_flow import pay, payer_state
+from tests.support.payer_rpc import PayerRpc, running_payer_rpc
 from tests.support.server import serve
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 from stellarstream.api.app import create_app
 from stellarstream.chain.source import Batch
 from stellarstream.clock import utc_now
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink, WebhookDelivery
 from stellarstream.ingest.pipeline import ingest_batch
@@ -38,21 +42,26 @@ HOOKS = "/api/v1/webhooks"
 LINKS = "/api/v1/invoice-links"
 
 
-def make_settings(tmp_path: Path, database_url: str, *, allow_local: bool = True) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        rpc_url="none",
-        contract_ids=CONTRACT,
-        webhooks_allow_http_localhost=allow_local,
+def make_settings(
+    tmp_path: Path, database_url: str, *, allow_local: bool = True, rpc_url: str = "none"
+) -> Settings:
+    return payer_settings(
+        tmp_path, database_url, rpc_url, webhooks_allow_http_localhost=allow_local
     )
 
 
 @pytest.fixture
-def http(tmp_path: Path, database_url: str, clock: FakeClock) -> Iterator[httpx.Client]:
-    app = create_app(make_settings(tmp_path, database_url), clock=clock)
+def rpc() -> Iterator[tuple[str, PayerRpc]]:
+    """A fake RPC the payer's transactions are prepared on and sent to."""
+    with running_payer_rpc(payer_state()) as served:
+        yield served
+
+
+@pytest.fixture
+def http(
+    tmp_path: Path, database_url: str, clock: FakeClock, rpc: tuple[str, PayerRpc]
+) -> Iterator[httpx.Client]:
+    app = create_app(make_settings(tmp_path, database_url, rpc_url=rpc[0]), clock=clock)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield client
 
@@ -251,16 +260,14 @@ def test_every_status_change_is_delivered_signed(
 ) -> None:
     url, hook = receiver
     secret = str(register(http, auth, url)["secret"])
-    # created -> signed -> completed (the indexer) -> a stream event of the paying stream
+    # created -> signed (the payer's transaction, sent) -> completed (the indexer sees it)
+    # -> a stream event of the paying stream
     paid = http.post(LINKS, json=invoice_body(), headers=auth).json()
-    assert (
-        http.post(f"{LINKS}/{paid['slug']}/submitted", json={"txHash": "ab" * 32}).status_code
-        == 200
-    )
+    tx_hash = pay(http, paid["slug"])["txHash"]
     with sessions() as session:  # type: ignore[operator]
         link = session.scalar(select(InvoiceLink).where(InvoiceLink.slug == paid["slug"]))
     assert link is not None
-    ingest(database_url, payment(link, stream_id=11, tx=501, ledger=40))
+    ingest(database_url, replace(payment(link, stream_id=11, ledger=40), tx_hash=tx_hash))
     ingest(database_url, withdrawal(11, tx=502, ledger=41))
     # created -> canceled
     voided = http.post(LINKS, json=invoice_body(), headers=auth).json()
@@ -305,10 +312,12 @@ def test_every_status_change_is_delivered_signed(
     assert len(by_type["invoice.created"]) == 3
     completed = by_type["invoice.completed"][0]["data"]["invoiceLink"]  # type: ignore[index]
     assert completed["slug"] == paid["slug"] and completed["status"] == "COMPLETED"
-    assert completed["streamId"] == 11 and completed["txHash"] == ce.tx_hash_for(501)
+    assert completed["streamId"] == 11 and completed["txHash"] == tx_hash
+    assert completed["completedBy"] == "chain"
     assert completed["amount"] == "1000000000"  # a decimal string, like the API
     signed = by_type["invoice.signed"][0]["data"]["invoiceLink"]  # type: ignore[index]
-    assert signed["status"] == "SIGNED" and signed["txHash"] == "ab" * 32
+    assert signed["status"] == "SIGNED" and signed["txHash"] == tx_hash
+    assert signed["completedBy"] is None
     claim = by_type["stream.claim"][0]["data"]  # type: ignore[index]
     assert claim["stream"] == {"id": f"{CONTRACT}-11", "contractId": CONTRACT, "streamId": "11"}
     assert claim["invoiceLink"] == {"id": paid["id"], "slug": paid["slug"]}

@@ -25,7 +25,7 @@ its SRI hash) and styles only with this response's nonce.
 
 from __future__ import annotations
 
-import secrets
+import io
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,13 +33,12 @@ import segno
 import structlog
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from stellar_sdk import Asset
 
 from stellarstream.api.deps import Context
 from stellarstream.api.pages import format as fmt
-from stellarstream.api.pages.assets import page_bundle
+from stellarstream.api.pages.render import html
 from stellarstream.db.models import InvoiceLink, Stream
 from stellarstream.errors import NotFound, StellarStreamError
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
@@ -49,15 +48,6 @@ from stellarstream.streams.ids import public_id
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-POLL_MS = 3000
-
-templates = Environment(
-    loader=PackageLoader("stellarstream.api", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 NETWORK_NAMES = {
     "mainnet": "Mainnet",
@@ -73,69 +63,6 @@ STATUS_TEXT = {
     InvoiceStatus.EXPIRED: "Expired",
     InvoiceStatus.CANCELED: "Canceled",
 }
-
-
-# What WalletConnect needs beyond this origin (only when a project id is set): its relay
-# (WebSocket), its RPC and telemetry endpoints, the wallet directory and its images (Reown's
-# API), and the Verify API, which runs in an iframe to tell wallets which origin asks.
-WALLETCONNECT_CONNECT = (
-    "wss://relay.walletconnect.com",
-    "wss://relay.walletconnect.org",
-    "https://rpc.walletconnect.com",
-    "https://rpc.walletconnect.org",
-    "https://pulse.walletconnect.org",
-    "https://api.web3modal.org",
-)
-WALLETCONNECT_IMG = ("https://api.web3modal.org",)
-WALLETCONNECT_FRAME = ("https://verify.walletconnect.com", "https://verify.walletconnect.org")
-
-
-def csp(nonce: str, *, walletconnect: bool = False) -> str:
-    """The pages' policy. The other wallets need nothing more: Freighter, LOBSTR, Hana and
-    Rabet talk to their extensions through ``window.postMessage`` or objects the extension
-    injects, and xBull and Albedo open their own windows (``window.open``, not a frame)."""
-    connect, img, frame = ["'self'"], ["'self'", "data:"], ["'none'"]
-    if walletconnect:
-        connect += WALLETCONNECT_CONNECT
-        img += WALLETCONNECT_IMG
-        frame = list(WALLETCONNECT_FRAME)
-    return "; ".join(
-        (
-            "default-src 'none'",
-            "script-src 'self'",  # the bundle only (same origin, with its SRI hash)
-            f"style-src 'nonce-{nonce}'",
-            "img-src " + " ".join(img),
-            "connect-src " + " ".join(connect),
-            "frame-src " + " ".join(frame),
-            "form-action 'self'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-        )
-    )
-
-
-def html(
-    template: str, status_code: int = 200, *, walletconnect_project_id: str = "", **context: Any
-) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    body = templates.get_template(template).render(
-        nonce=nonce,
-        poll_ms=POLL_MS,
-        bundle=page_bundle(walletconnect_project_id),
-        walletconnect_project_id=walletconnect_project_id,
-        **context,
-    )
-    return HTMLResponse(
-        body,
-        status_code=status_code,
-        headers={
-            "Content-Security-Policy": csp(nonce, walletconnect=bool(walletconnect_project_id)),
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",  # the slug is the capability: never leak it
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-        },
-    )
 
 
 def fits_in_qr(data: str) -> bool:
@@ -275,6 +202,24 @@ def invoice_page(
         qr_is_uri=qr_is_uri,
         error=error,
         **page,
+    )
+
+
+@router.get("/invoice/{slug}/qr.svg")
+def share_qr(slug: str, context: Context) -> Response:
+    """The QR code of the link's share URL (what the dashboard shows after creating it)."""
+    try:
+        link = PaymentRequests(context.settings, context.sessions, context.clock).link(slug)
+    except NotFound:
+        return Response(status_code=404)
+    buffer = io.BytesIO()
+    segno.make(f"{context.settings.public_url}/invoice/{link.slug}", error="m").save(
+        buffer, kind="svg", scale=4, border=4
+    )
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )
 
 

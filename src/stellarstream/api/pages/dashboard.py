@@ -1,0 +1,53 @@
+"""``GET /app``: the issuer dashboard (sign in with a wallet, create, share and track links).
+
+The page is a server-rendered shell; its bundle (``web/src/dashboard.js``) signs the SEP-10
+challenge with the issuer's wallet (Stellar Wallets Kit), keeps the JWT in sessionStorage and
+calls the same JSON API as any integrator: nothing here is a private endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from stellar_sdk import Asset
+
+from stellarstream.api.deps import Context
+from stellarstream.api.pages import format as fmt
+from stellarstream.api.pages.render import html
+from stellarstream.config import Settings
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+DASHBOARD_BUNDLE = "dashboard.js"
+
+
+def tokens(settings: Settings) -> list[dict[str, Any]]:
+    """The tokens an issuer can invoice in: native XLM and every token with configured decimals."""
+    native = Asset.native().contract_id(settings.network_passphrase)
+    out = [{"address": native, "label": "XLM", "decimals": settings.decimals_of(native)}]
+    for address in sorted(settings.token_decimals):
+        if address != native:
+            out.append(
+                {
+                    "address": address,
+                    "label": fmt.short(address),
+                    "decimals": settings.decimals_of(address),
+                }
+            )
+    return out
+
+
+@router.get("/app", response_class=HTMLResponse)
+def dashboard(context: Context) -> HTMLResponse:
+    """The issuer dashboard."""
+    settings = context.settings
+    return html(
+        "app.html",
+        bundle_name=DASHBOARD_BUNDLE,
+        title="StellarStream: invoice links",
+        tokens=tokens(settings),
+        network_passphrase=settings.network_passphrase,
+        public_url=settings.public_url,
+    )

@@ -1,0 +1,205 @@
+"""The issuer dashboard (/app) in headless Chromium, on both databases, with the test wallet.
+
+An issuer signs in with a wallet (SEP-10 through the real Wallets Kit bundle), creates a link
+of more than 2^63 base units of a 7-decimal token (exact on the page and in the database),
+opens the share link as a payer in another browser context, pays it with the payer's wallet,
+and watches the link turn "Paid" in the list without a reload; cancels another; another
+account never sees them; an expired session leads back to sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from stellar_sdk import Keypair
+
+from stellarstream.api.app import create_app
+from stellarstream.config import Settings, load_settings
+from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.models import InvoiceLink
+from tests.browser.conftest import PHONE, Console
+from tests.browser.wallet import index, install_wallet
+from tests.support import contract_events as ce
+from tests.support.clock import FakeClock
+from tests.support.invoice_flow import CONTRACT
+from tests.support.server import serve
+from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
+from tests.support.stellar_rpc import Chain
+
+ISSUER = Keypair.from_raw_ed25519_seed(bytes([81]) * 32)
+OTHER = Keypair.from_raw_ed25519_seed(bytes([82]) * 32)
+PAYER = Keypair.from_raw_ed25519_seed(bytes([83]) * 32)
+BIG_UNITS = "1234567890123.4567891"  # 7 decimals
+BIG_BASE = 12345678901234567891  # > 2**63
+assert BIG_BASE > 2**63
+
+
+@pytest.fixture
+def node() -> Iterator[tuple[str, FakeSorobanRpc]]:
+    with running_soroban_rpc(Chain(latest_ledger=100), accounts={PAYER.public_key: 10}) as x:
+        yield x
+
+
+@pytest.fixture
+def site_settings(tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]) -> Settings:
+    return load_settings(
+        _env_file=None,
+        var_dir=tmp_path / "var",
+        database_url=database_url,
+        public_url="http://pay.example.test",
+        network="testnet",
+        rpc_url=node[0],
+        contract_ids=CONTRACT,
+        token_decimals=f"{ce.TOKEN}:7",
+        invoice_submit_wait_seconds=3,
+        invoice_poll_seconds=0.2,
+        invoice_follow_seconds=5,
+    )
+
+
+@pytest.fixture
+def site(site_settings: Settings, clock: FakeClock) -> Iterator[str]:
+    with serve(create_app(site_settings, clock=clock)) as url:
+        yield url
+
+
+def sign_in(page: Any, site: str, keypair: Keypair) -> None:
+    install_wallet(page, keypair)
+    page.goto(f"{site}/app")
+    page.click("#signin-button")
+    page.click("#signin-wallets button[data-wallet=freighter]")
+    page.wait_for_selector("#workspace:not([hidden])", timeout=15_000)
+    assert page.inner_text("#account") == keypair.public_key
+
+
+def create(page: Any, amount: str, description: str) -> str:
+    page.select_option("#f-token", ce.TOKEN)
+    page.fill("#f-amount", amount)
+    page.fill("#f-description", description)
+    page.click("#create-button")
+    page.wait_for_selector("#created:not([hidden])")
+    share = page.input_value("#share-url")
+    return share.rsplit("/", 1)[-1]
+
+
+def row(page: Any, slug: str) -> Any:
+    return page.locator(f"#links-list li[data-slug='{slug}']")
+
+
+def stored(database_url: str, slug: str) -> InvoiceLink:
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            link = session.scalar(select(InvoiceLink).where(InvoiceLink.slug == slug))
+            assert link is not None
+            return link
+    finally:
+        engine.dispose()
+
+
+def test_sign_in_create_share_pay_and_watch_it_complete(
+    page: Any,
+    browser: Any,
+    site: str,
+    database_url: str,
+    node: tuple[str, FakeSorobanRpc],
+    shot: Any,
+    console: Console,
+) -> None:
+    sign_in(page, site, ISSUER)
+    assert page.input_value("#f-receiver") == ISSUER.public_key  # defaults to the signed-in account
+    shot(page, "1-signed-in")
+
+    # A bad amount is explained next to the field, nothing is created.
+    page.select_option("#f-token", ce.TOKEN)
+    page.fill("#f-amount", "1.123456789")
+    page.click("#create-button")
+    assert "at most 7 digits" in page.inner_text("#e-amount")
+    assert page.get_attribute("#f-amount", "aria-invalid") == "true"
+
+    slug = create(page, BIG_UNITS, "Retainer, December")
+    link = stored(database_url, slug)
+    assert link.amount == BIG_BASE and link.sender == ISSUER.public_key
+    assert page.input_value("#share-url") == f"http://pay.example.test/invoice/{slug}"
+    qr = page.locator("#share-qr")
+    qr.wait_for()
+    assert page.evaluate("document.getElementById('share-qr').naturalWidth") > 0
+    page.wait_for_selector(f"#links-list li[data-slug='{slug}']")
+    assert "1,234,567,890,123.4567891" in row(page, slug).inner_text()
+    row(page, slug).locator("button", has_text="Details").click()
+    assert f"{BIG_BASE} base units" in row(page, slug).inner_text()
+    shot(page, "2-created")
+
+    # The payer opens the share link in their own browser and pays with their wallet.
+    payer_context = browser.new_context(viewport=PHONE, is_mobile=True)
+    payer = payer_context.new_page()
+    try:
+        install_wallet(payer, PAYER)
+        payer.goto(f"{site}/invoice/{slug}")
+        assert "1,234,567,890,123.4567891" in payer.inner_text("#amount")
+        payer.click("#pay-with-wallet")
+        payer.click("button[data-wallet=freighter]")
+        payer.wait_for_selector("#wallet-review:not([hidden])")
+        assert f"{BIG_BASE} base units" in payer.inner_text("#wallet-review")
+        payer.click("#sign")
+        payer.wait_for_selector("#waiting", timeout=20_000)
+    finally:
+        payer_context.close()
+    page.wait_for_selector(f"#links-list li[data-slug='{slug}'][data-status='SIGNED']")
+    index(database_url, node[0])
+    page.wait_for_selector(
+        f"#links-list li[data-slug='{slug}'][data-status='COMPLETED']", timeout=15_000
+    )
+    assert "Paid" in row(page, slug).inner_text()
+    assert stored(database_url, slug).completed_by == "chain"
+    shot(page, "3-paid")
+
+    # Cancel another link: two clicks (the second confirms).
+    other = create(page, "25", "To cancel")
+    page.wait_for_selector(f"#links-list li[data-slug='{other}'] button[data-action=cancel]")
+    row(page, other).locator("button[data-action=cancel]").click()
+    row(page, other).locator("button[data-action=cancel]", has_text="Confirm").click()
+    page.wait_for_selector(f"#links-list li[data-slug='{other}'][data-status='CANCELED']")
+    assert stored(database_url, other).status == "CANCELED"
+    page.select_option("#links-status", "CANCELED")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#links-list li')].every(li => "
+        "li.dataset.status === 'CANCELED') && document.querySelectorAll('#links-list li').length"
+        " === 1"
+    )
+    shot(page, "4-canceled")
+
+
+def test_another_account_sees_none_of_them_and_an_expired_session_signs_out(
+    page: Any, browser: Any, site: str, database_url: str, shot: Any, console: Console
+) -> None:
+    console.allow(r"status of 401")  # the expired token's answer, logged by Chromium
+    sign_in(page, site, ISSUER)
+    slug = create(page, "10", "Mine only")
+    page.wait_for_selector(f"#links-list li[data-slug='{slug}']")
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    other = context.new_page()
+    try:
+        sign_in(other, site, OTHER)
+        other.wait_for_timeout(500)
+        assert other.locator("#links-list li").count() == 0
+        assert other.is_visible("#links-empty")
+    finally:
+        context.close()
+
+    # The session's token is no longer valid: the next call signs out and says why.
+    page.evaluate(
+        "(() => { const s = JSON.parse(sessionStorage.getItem('stellarstream.session'));"
+        " s.token = 'expired.token.value'; sessionStorage.setItem('stellarstream.session',"
+        " JSON.stringify(s)); })()"
+    )
+    page.reload()
+    page.wait_for_selector("#signin:not([hidden])", timeout=15_000)
+    assert "session has expired" in page.inner_text("#signin-error")
+    assert page.is_hidden("#workspace")
+    shot(page, "expired-session")

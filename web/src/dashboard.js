@@ -1,0 +1,444 @@
+// The issuer dashboard (/app): sign in with a wallet (SEP-10), create, share and track links.
+//
+// It uses the public JSON API with the JWT the login gives (kept in sessionStorage, so it ends
+// with the tab); a 401 from any call signs out and says why.
+import { durationWords, toBaseUnits, tokenUnits, utcIso } from "./format.js";
+import { Kit, networkName, notInstalled, renderPicker, startKit, walletError, wallets } from "./wallets.js";
+
+const STORE = "stellarstream.session";
+const PAGE_SIZE = 10;
+const CANCELABLE = new Set(["DRAFT", "SIGNED"]);
+const DELETABLE = new Set(["DRAFT", "EXPIRED", "CANCELED"]);
+const STATUS_TEXT = {
+  DRAFT: "Awaiting payment",
+  SIGNED: "Submitted",
+  COMPLETED: "Paid",
+  EXPIRED: "Expired",
+  CANCELED: "Canceled",
+};
+
+const $ = (id) => document.getElementById(id);
+const data = () => $("app").dataset;
+let session = null; // {token, account, expiresAt}
+let links = []; // what the list shows, newest first
+let nextCursor = null;
+let requested = 0; // the newest list request: an older answer arriving later is dropped
+let shown = false; // the list has been rendered once since signing in
+const expanded = new Set();
+const armed = new Set(); // "cancel:<id>" / "delete:<id>": asked once, confirmed by a second click
+
+function tokensById() {
+  const list = JSON.parse(data().tokens || "[]");
+  return Object.fromEntries(list.map((t) => [t.address, t]));
+}
+
+function message(id, text) {
+  const element = $(id);
+  if (!element) return;
+  element.textContent = text || "";
+  element.hidden = !text;
+}
+
+// --- session ---
+
+function load() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(STORE) || "null");
+    if (stored && Date.parse(stored.expiresAt) > Date.now()) return stored;
+  } catch {
+    // a damaged entry: sign in again
+  }
+  sessionStorage.removeItem(STORE);
+  return null;
+}
+
+function signedIn(value) {
+  session = value;
+  sessionStorage.setItem(STORE, JSON.stringify(value));
+  $("signin").hidden = true;
+  $("workspace").hidden = false;
+  $("account").textContent = value.account;
+  if (!$("f-receiver").value) $("f-receiver").value = value.account;
+  refreshLinks(true);
+}
+
+function signOut(reason) {
+  session = null;
+  links = [];
+  nextCursor = null;
+  shown = false;
+  sessionStorage.removeItem(STORE);
+  $("workspace").hidden = true;
+  $("signin").hidden = false;
+  $("signin-picker").hidden = true;
+  $("signin-button").disabled = false;
+  $("links-list").replaceChildren();
+  $("created").hidden = true;
+  message("signin-status", "");
+  message("signin-error", reason || "");
+}
+
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  if (session) headers.Authorization = "Bearer " + session.token;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    ...options,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  if (response.status === 401 && session) {
+    signOut("Your session has expired: sign in again to continue.");
+    throw new Error("signed out");
+  }
+  return response;
+}
+
+async function errorOf(response) {
+  const body = await response.json().catch(() => ({}));
+  return body.error || { message: `the server answered HTTP ${response.status}` };
+}
+
+async function openSignIn() {
+  message("signin-error", "");
+  $("signin-button").disabled = true;
+  message("signin-status", "Looking for wallets in this browser…");
+  renderPicker($("signin-wallets"), await wallets(), signIn);
+  message("signin-status", "");
+  $("signin-picker").hidden = false;
+  const first = $("signin-wallets").querySelector("button");
+  if (first) first.focus();
+}
+
+async function signIn(wallet) {
+  const fail = (text) => {
+    message("signin-status", "");
+    message("signin-error", text);
+    $("signin-button").disabled = false;
+  };
+  message("signin-error", "");
+  if (!wallet.isAvailable) return fail(notInstalled(wallet.name, wallet.url));
+  $("signin-picker").hidden = true;
+  message("signin-status", `Connecting to ${wallet.name}…`);
+  let address;
+  try {
+    Kit.setWallet(wallet.id);
+    ({ address } = await Kit.fetchAddress());
+  } catch (error) {
+    return fail(walletError(error, wallet.name, "connect"));
+  }
+  const passphrase = data().networkPassphrase;
+  try {
+    const { networkPassphrase } = await Kit.getNetwork();
+    if (networkPassphrase && networkPassphrase !== passphrase) {
+      return fail(
+        `${wallet.name} is set to ${networkName(networkPassphrase)}, but this server works on ` +
+          `${networkName(passphrase)}. Switch the network in ${wallet.name}, then sign in again.`,
+      );
+    }
+  } catch {
+    // Not every wallet tells its network; the server rejects a challenge signed for another.
+  }
+  message("signin-status", `Sign the login challenge in ${wallet.name} (it moves no funds)…`);
+  try {
+    const challenge = await (await fetch(`/api/v1/auth/challenge?account=${encodeURIComponent(address)}`)).json();
+    if (!challenge.transaction) throw new Error(challenge.error?.message || "no challenge");
+    const { signedTxXdr } = await Kit.signTransaction(challenge.transaction, {
+      networkPassphrase: challenge.network_passphrase,
+      address,
+    });
+    const response = await fetch("/api/v1/auth/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ transaction: signedTxXdr }),
+    });
+    if (!response.ok) return fail("The server refused the login: " + (await errorOf(response)).message + ".");
+    const token = await response.json();
+    message("signin-status", "");
+    signedIn({ token: token.token, account: address, expiresAt: token.expires_at || token.expiresAt });
+  } catch (error) {
+    fail(walletError(error, wallet.name, "sign"));
+  }
+}
+
+// --- creating a link ---
+
+function fieldError(name, text) {
+  const input = document.querySelector(`#create-form [name="${name}"]`);
+  if (input) input.setAttribute("aria-invalid", text ? "true" : "false");
+  message("e-" + name, text);
+}
+
+function clearFieldErrors() {
+  for (const name of ["receiver", "tokenAddress", "amount", "duration", "description", "pdfUrl", "expiresAt"]) {
+    fieldError(name, "");
+  }
+  message("create-error", "");
+}
+
+function selectedToken() {
+  return tokensById()[$("f-token").value];
+}
+
+function amountHint() {
+  const token = selectedToken();
+  const text = $("f-amount").value.trim();
+  let hint = token ? `${token.label} has ${token.decimals} decimals.` : "";
+  if (token && text) {
+    try {
+      hint = `= ${toBaseUnits(text, token.decimals)} base units (${token.decimals} decimals)`;
+    } catch {
+      // the error appears on submit
+    }
+  }
+  $("h-amount").textContent = hint;
+}
+
+function duration() {
+  const preset = $("f-duration").value;
+  if (preset !== "custom") return Number(preset);
+  const value = Number($("f-duration-value").value);
+  if (!Number.isInteger(value) || value < 1) throw new Error("enter a whole number, 1 or more");
+  return value * Number($("f-duration-unit").value);
+}
+
+async function create(event) {
+  event.preventDefault();
+  clearFieldErrors();
+  const token = selectedToken();
+  const body = {
+    receiver: $("f-receiver").value.trim(),
+    tokenAddress: $("f-token").value,
+  };
+  let invalid = false;
+  try {
+    body.amount = toBaseUnits($("f-amount").value.trim(), token.decimals);
+  } catch (error) {
+    fieldError("amount", capitalized(error.message));
+    invalid = true;
+  }
+  try {
+    body.duration = duration();
+  } catch (error) {
+    fieldError("duration", capitalized(error.message));
+    invalid = true;
+  }
+  const description = $("f-description").value.trim();
+  if (description) body.description = description;
+  const pdf = $("f-pdf").value.trim();
+  if (pdf) body.pdfUrl = pdf;
+  const expires = $("f-expires").value;
+  if (expires) body.expiresAt = new Date(expires).toISOString();
+  if (invalid) return;
+  $("create-button").disabled = true;
+  try {
+    const response = await api("/api/v1/invoice-links", { method: "POST", body });
+    if (!response.ok) {
+      const error = await errorOf(response);
+      if (error.field && $("e-" + error.field)) fieldError(error.field, capitalized(error.message));
+      else message("create-error", capitalized(error.message));
+      return;
+    }
+    created(await response.json());
+    $("f-amount").value = "";
+    $("f-description").value = "";
+    $("f-pdf").value = "";
+    amountHint();
+    refreshLinks(true);
+  } catch (error) {
+    if (error.message !== "signed out") message("create-error", "Could not reach the server: " + error.message);
+  } finally {
+    $("create-button").disabled = false;
+  }
+}
+
+function created(link) {
+  $("share-url").value = link.shareUrl;
+  $("open-share").href = `/invoice/${link.slug}`;
+  $("share-qr").src = `/invoice/${link.slug}/qr.svg`;
+  message("copy-status", "");
+  $("created").hidden = false;
+  $("created").focus();
+}
+
+async function copyShare() {
+  const url = $("share-url").value;
+  try {
+    await navigator.clipboard.writeText(url);
+    message("copy-status", "Copied.");
+  } catch {
+    $("share-url").select();
+    message("copy-status", "Press Ctrl+C (or long-press) to copy the selected link.");
+  }
+}
+
+function capitalized(text) {
+  const s = String(text || "");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// --- the list ---
+
+async function refreshLinks(reset) {
+  if (!session) return;
+  const status = $("links-status").value;
+  const query = new URLSearchParams({ limit: String(reset ? Math.max(PAGE_SIZE, links.length) : PAGE_SIZE) });
+  if (status) query.set("status", status);
+  if (!reset && nextCursor) query.set("cursor", nextCursor);
+  const ticket = ++requested;
+  try {
+    const response = await api("/api/v1/invoice-links?" + query);
+    if (ticket !== requested) return;
+    if (!response.ok) {
+      message("links-error", capitalized((await errorOf(response)).message));
+      return;
+    }
+    const page = await response.json();
+    if (ticket !== requested) return;
+    const fresh = reset ? page.data : links.concat(page.data);
+    const changed = JSON.stringify(fresh) !== JSON.stringify(links) || page.nextCursor !== nextCursor;
+    links = fresh;
+    nextCursor = page.nextCursor;
+    message("links-error", "");
+    if (changed || !shown) renderLinks(); // only on a change: a keyboard user keeps their focus
+  } catch (error) {
+    if (error.message !== "signed out") message("links-error", "Could not reach the server; retrying.");
+  }
+}
+
+function term(list, name, value, code) {
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  if (code) {
+    const c = document.createElement("code");
+    c.textContent = value;
+    dd.append(c);
+  } else {
+    dd.textContent = value;
+  }
+  list.append(dt, dd);
+}
+
+function actionButton(label, action, link) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  const key = `${action}:${link.id}`;
+  button.textContent = armed.has(key) ? `Confirm: ${label.toLowerCase()}` : label;
+  button.setAttribute("aria-label", `${armed.has(key) ? "Confirm " : ""}${label} ${link.description || link.slug}`);
+  button.dataset.action = action;
+  button.addEventListener("click", () => act(action, link));
+  return button;
+}
+
+async function act(action, link) {
+  const key = `${action}:${link.id}`;
+  if (!armed.has(key)) {
+    armed.add(key);
+    renderLinks();
+    return;
+  }
+  armed.delete(key);
+  const response =
+    action === "cancel"
+      ? await api(`/api/v1/invoice-links/${link.id}/status`, { method: "PATCH", body: { status: "CANCELED" } })
+      : await api(`/api/v1/invoice-links/${link.id}`, { method: "DELETE" });
+  if (!response.ok) message("links-error", capitalized((await errorOf(response)).message));
+  refreshLinks(true);
+}
+
+function renderLinks() {
+  shown = true;
+  const tokens = tokensById();
+  const list = $("links-list");
+  list.replaceChildren();
+  for (const link of links) {
+    const token = tokens[link.tokenAddress] || { label: link.tokenAddress.slice(0, 4) + "…", decimals: 7 };
+    const item = document.createElement("li");
+    item.dataset.slug = link.slug;
+    item.dataset.status = link.status;
+    const head = document.createElement("div");
+    head.className = "link-head";
+    const amount = document.createElement("span");
+    amount.className = "link-amount";
+    amount.textContent = `${tokenUnits(link.amount, token.decimals)} ${token.label}`;
+    const badge = document.createElement("span");
+    badge.className = "badge " + link.status;
+    badge.textContent = STATUS_TEXT[link.status] || link.status;
+    head.append(amount, badge);
+    const what = document.createElement("p");
+    what.className = "hint";
+    what.textContent = `${link.description || "No description"} · created ${utcIso(link.createdAt)}`;
+    const share = document.createElement("a");
+    share.href = `/invoice/${link.slug}`;
+    share.target = "_blank";
+    share.rel = "noopener noreferrer";
+    share.textContent = link.shareUrl;
+    const actions = document.createElement("div");
+    actions.className = "link-actions";
+    const details = document.createElement("button");
+    details.type = "button";
+    details.className = "secondary";
+    details.textContent = expanded.has(link.id) ? "Hide details" : "Details";
+    details.setAttribute("aria-expanded", String(expanded.has(link.id)));
+    details.setAttribute("aria-label", `Details of ${link.description || link.slug}`);
+    details.addEventListener("click", () => {
+      if (expanded.has(link.id)) expanded.delete(link.id);
+      else expanded.add(link.id);
+      renderLinks();
+    });
+    actions.append(details);
+    if (CANCELABLE.has(link.status)) actions.append(actionButton("Cancel", "cancel", link));
+    if (DELETABLE.has(link.status)) actions.append(actionButton("Delete", "delete", link));
+    item.append(head, what, share, actions);
+    if (expanded.has(link.id)) {
+      const dl = document.createElement("dl");
+      term(dl, "Receiver", link.receiver, true);
+      term(dl, "Amount", `${link.amount} base units`);
+      term(dl, "Streamed over", durationWords(link.duration));
+      if (link.expiresAt) term(dl, "Expires", utcIso(link.expiresAt));
+      if (link.txHash) term(dl, "Transaction", link.txHash, true);
+      if (link.streamId !== null && link.streamId !== undefined) term(dl, "Stream", `#${link.streamId}`);
+      if (link.completedBy) term(dl, "Completed by", link.completedBy === "chain" ? "the chain (indexed payment)" : "you (marked by hand)");
+      if (link.lastFailure) term(dl, "Last failed payment", `${link.lastFailure.reason} (${link.lastFailure.txHash})`);
+      item.append(dl);
+    }
+    list.append(item);
+  }
+  $("links-empty").hidden = links.length > 0;
+  $("links-more").hidden = !nextCursor;
+}
+
+// --- wiring ---
+
+function boot() {
+  startKit(data().networkPassphrase);
+  const select = $("f-token");
+  for (const token of Object.values(tokensById())) {
+    const option = document.createElement("option");
+    option.value = token.address;
+    option.textContent = `${token.label} (${token.decimals} decimals) ${token.address}`;
+    select.append(option);
+  }
+  $("signin-button").addEventListener("click", openSignIn);
+  $("signout").addEventListener("click", () => signOut("You signed out."));
+  $("create-form").addEventListener("submit", create);
+  $("f-amount").addEventListener("input", amountHint);
+  $("f-token").addEventListener("change", amountHint);
+  $("f-duration").addEventListener("change", () => {
+    $("custom-duration").hidden = $("f-duration").value !== "custom";
+  });
+  $("copy-share").addEventListener("click", copyShare);
+  $("links-status").addEventListener("change", () => refreshLinks(true));
+  $("links-more").addEventListener("click", () => refreshLinks(false));
+  amountHint();
+  const stored = load();
+  if (stored) signedIn(stored);
+  setInterval(() => {
+    if (session && Date.parse(session.expiresAt) <= Date.now()) signOut("Your session has expired: sign in again to continue.");
+    else if (session && !document.hidden) refreshLinks(true);
+  }, Number(data().pollMs) || 3000);
+}
+
+boot();
