@@ -24,6 +24,8 @@ from tests.support.db import (
 )
 from tests.support.server import serve
 
+pytest_plugins = ["tests.support.payer_fixtures"]
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -21,6 +21,7 @@ from stellarstream.api.app import create_app
 from stellarstream.config import Settings, load_settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
+from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 from tests.browser.conftest import PHONE, Console
 from tests.browser.wallet import index, install_wallet
 from tests.support import contract_events as ce
@@ -29,6 +30,7 @@ from tests.support.invoice_flow import CONTRACT
 from tests.support.server import serve
 from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
 from tests.support.stellar_rpc import Chain
+from tests.support.webhook_receiver import running_receiver
 
 ISSUER = Keypair.from_raw_ed25519_seed(bytes([81]) * 32)
 OTHER = Keypair.from_raw_ed25519_seed(bytes([82]) * 32)
@@ -58,6 +60,7 @@ def site_settings(tmp_path: Path, database_url: str, node: tuple[str, FakeSoroba
         invoice_submit_wait_seconds=3,
         invoice_poll_seconds=0.2,
         invoice_follow_seconds=5,
+        webhooks_allow_http_localhost=True,
     )
 
 
@@ -156,6 +159,19 @@ def test_sign_in_create_share_pay_and_watch_it_complete(
     )
     assert "Paid" in row(page, slug).inner_text()
     assert stored(database_url, slug).completed_by == "chain"
+    # ... and its stream, received by the issuer, under "My streams" (the server's figures).
+    page.wait_for_selector("#streams-list li[data-stream]", timeout=15_000)
+    stream = page.locator("#streams-list li[data-stream]").first
+    text = stream.inner_text()
+    assert f"From {PAYER.public_key}" in text and "1,234,567,890,123.4567891" in text
+    api = page.evaluate(
+        "async id => (await (await fetch('/api/v1/streams/' + id)).json())",
+        stream.get_attribute("data-stream"),
+    )
+    assert api["totalAmount"] == str(BIG_BASE) and api["memo"] == slug
+    csv = page.get_attribute("#csv-export", "href")
+    assert csv == f"/api/v1/streams/export.csv?address={ISSUER.public_key}"
+    assert page.evaluate("async u => (await fetch(u)).status", csv) == 200
     shot(page, "3-paid")
 
     # Cancel another link: two clicks (the second confirms).
@@ -203,3 +219,48 @@ def test_another_account_sees_none_of_them_and_an_expired_session_signs_out(
     assert "session has expired" in page.inner_text("#signin-error")
     assert page.is_hidden("#workspace")
     shot(page, "expired-session")
+
+
+def test_add_a_webhook_see_its_secret_once_and_its_delivery(
+    page: Any, site: str, site_settings: Settings, database_url: str, clock: FakeClock, shot: Any
+) -> None:
+    sign_in(page, site, ISSUER)
+    with running_receiver() as (hook, receiver):
+        page.fill("#w-url", hook)
+        page.fill("#w-description", "Accounting")
+        page.click("#webhook-add")
+        page.wait_for_selector("#webhook-secret:not([hidden])")
+        secret = page.input_value("#webhook-secret-value")
+        assert len(secret) >= 16
+        page.wait_for_selector("#webhooks-list li[data-webhook]")
+        assert hook in page.inner_text("#webhooks-list")
+        # A status change of a link queues an event; the worker delivers it.
+        slug = create(page, "5", "Canceled at once")
+        page.wait_for_selector(f"#links-list li[data-slug='{slug}'] button[data-action=cancel]")
+        row(page, slug).locator("button[data-action=cancel]").click()
+        row(page, slug).locator("button[data-action=cancel]", has_text="Confirm").click()
+        page.wait_for_selector(f"#links-list li[data-slug='{slug}'][data-status='CANCELED']")
+        engine = make_engine(database_url)
+        worker = WebhookWorker(
+            make_sessionmaker(engine), WorkerConfig.from_settings(site_settings), clock=clock
+        )
+        try:
+            for _ in range(100):
+                if receiver.received:
+                    break
+                worker.run_once()
+        finally:
+            worker.close()
+            engine.dispose()
+        assert receiver.received, "the webhook was not delivered"
+        page.click("#webhooks-list li[data-webhook] button:has-text('Deliveries')")
+        page.wait_for_selector(".deliveries li[data-status=DELIVERED]")
+        text = page.inner_text(".deliveries")
+        assert "invoice.canceled: DELIVERED after 1 attempt, last answer HTTP 200" in text
+        shot(page, "webhooks")
+        page.click("#webhooks-list li[data-webhook] button[data-action=delete-webhook]")
+        page.click("#webhooks-list li[data-webhook] button:has-text('Confirm')")
+        page.wait_for_function("() => !document.querySelector('#webhooks-list li[data-webhook]')")
+    page.reload()  # the secret was shown once: after a reload it is nowhere on the page
+    page.wait_for_selector("#workspace:not([hidden])")
+    assert page.is_hidden("#webhook-secret") and secret not in page.content()

@@ -59,7 +59,10 @@ function signedIn(value) {
   $("workspace").hidden = false;
   $("account").textContent = value.account;
   if (!$("f-receiver").value) $("f-receiver").value = value.account;
+  $("csv-export").href = `/api/v1/streams/export.csv?address=${encodeURIComponent(value.account)}`;
   refreshLinks(true);
+  refreshStreams();
+  refreshWebhooks();
 }
 
 function signOut(reason) {
@@ -73,6 +76,10 @@ function signOut(reason) {
   $("signin-picker").hidden = true;
   $("signin-button").disabled = false;
   $("links-list").replaceChildren();
+  $("streams-list").replaceChildren();
+  $("webhooks-list").replaceChildren();
+  $("webhook-secret").hidden = true;
+  streamsShown = "";
   $("created").hidden = true;
   message("signin-status", "");
   message("signin-error", reason || "");
@@ -410,6 +417,169 @@ function renderLinks() {
   $("links-more").hidden = !nextCursor;
 }
 
+// --- my streams ---
+
+let streamsShown = "";
+
+async function refreshStreams() {
+  if (!session) return;
+  const query = new URLSearchParams({
+    address: session.account,
+    direction: $("streams-direction").value,
+    limit: "20",
+  });
+  try {
+    const response = await api("/api/v1/streams?" + query);
+    if (!response.ok) {
+      message("streams-error", capitalized((await errorOf(response)).message));
+      return;
+    }
+    const page = await response.json();
+    message("streams-error", "");
+    const key = JSON.stringify(page.data);
+    if (key !== streamsShown) renderStreams(page.data);
+    streamsShown = key;
+  } catch (error) {
+    if (error.message !== "signed out") message("streams-error", "Could not reach the server; retrying.");
+  }
+}
+
+function renderStreams(streams) {
+  const tokens = tokensById();
+  const list = $("streams-list");
+  list.replaceChildren();
+  for (const stream of streams) {
+    const token = tokens[stream.token] || { label: stream.token.slice(0, 4) + "…", decimals: 7 };
+    const units = (value) => `${tokenUnits(value, token.decimals)} ${token.label}`;
+    const incoming = stream.receiver === session.account;
+    const item = document.createElement("li");
+    item.dataset.stream = stream.id;
+    item.dataset.status = stream.status;
+    const head = document.createElement("div");
+    head.className = "link-head";
+    const amount = document.createElement("span");
+    amount.className = "link-amount";
+    amount.textContent = `${incoming ? "From" : "To"} ${incoming ? stream.sender : stream.receiver}`;
+    const badge = document.createElement("span");
+    badge.className = "badge " + stream.status;
+    badge.textContent = stream.status;
+    head.append(amount, badge);
+    const dl = document.createElement("dl");
+    term(dl, "Stream", `#${stream.streamId}${stream.memo ? " · memo " + stream.memo : ""}`);
+    term(dl, "Total", units(stream.totalAmount));
+    term(dl, "Streamed", `${units(stream.streamedAmount)} as of ${utcIso(new Date(stream.asOf * 1000).toISOString())}`);
+    term(dl, "Withdrawable", units(stream.withdrawableAmount));
+    term(dl, "Ends", utcIso(new Date(stream.endTime * 1000).toISOString()));
+    const history = document.createElement("a");
+    history.href = `/api/v1/streams/${encodeURIComponent(stream.id)}/history`;
+    history.textContent = "History (JSON)";
+    item.append(head, dl, history);
+    list.append(item);
+  }
+  $("streams-empty").hidden = streams.length > 0;
+}
+
+// --- webhooks ---
+
+const openDeliveries = new Set();
+
+async function addWebhook(event) {
+  event.preventDefault();
+  message("e-url", "");
+  message("webhooks-error", "");
+  const body = { url: $("w-url").value.trim() };
+  const description = $("w-description").value.trim();
+  if (description) body.description = description;
+  const response = await api("/api/v1/webhooks", { method: "POST", body });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (error.field === "url") message("e-url", capitalized(error.message));
+    else message("webhooks-error", capitalized(error.message));
+    return;
+  }
+  const created = await response.json();
+  $("webhook-secret-value").value = created.secret;
+  $("webhook-secret").hidden = false;
+  $("w-url").value = "";
+  $("w-description").value = "";
+  refreshWebhooks();
+}
+
+async function refreshWebhooks() {
+  if (!session) return;
+  const response = await api("/api/v1/webhooks");
+  if (!response.ok) {
+    message("webhooks-error", capitalized((await errorOf(response)).message));
+    return;
+  }
+  const endpoints = (await response.json()).data;
+  const list = $("webhooks-list");
+  list.replaceChildren();
+  for (const endpoint of endpoints) {
+    const item = document.createElement("li");
+    item.dataset.webhook = endpoint.id;
+    const url = document.createElement("code");
+    url.textContent = endpoint.url;
+    const what = document.createElement("p");
+    what.className = "hint";
+    what.textContent = `${endpoint.description || "No description"} · events: ${(endpoint.eventTypes || ["all"]).join(", ")}`;
+    const actions = document.createElement("div");
+    actions.className = "link-actions";
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "secondary";
+    show.textContent = "Deliveries";
+    show.setAttribute("aria-label", `Deliveries to ${endpoint.url}`);
+    show.addEventListener("click", () => {
+      if (openDeliveries.has(endpoint.id)) openDeliveries.delete(endpoint.id);
+      else openDeliveries.add(endpoint.id);
+      refreshWebhooks();
+    });
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.dataset.action = "delete-webhook";
+    const key = `webhook:${endpoint.id}`;
+    remove.textContent = armed.has(key) ? "Confirm: delete" : "Delete";
+    remove.setAttribute("aria-label", `Delete the endpoint ${endpoint.url}`);
+    remove.addEventListener("click", async () => {
+      if (!armed.has(key)) {
+        armed.add(key);
+        refreshWebhooks();
+        return;
+      }
+      armed.delete(key);
+      await api(`/api/v1/webhooks/${endpoint.id}`, { method: "DELETE" });
+      refreshWebhooks();
+    });
+    actions.append(show, remove);
+    item.append(url, what, actions);
+    if (openDeliveries.has(endpoint.id)) item.append(await deliveries(endpoint.id));
+    list.append(item);
+  }
+}
+
+async function deliveries(id) {
+  const box = document.createElement("ul");
+  box.className = "deliveries";
+  const response = await api(`/api/v1/webhooks/${id}/deliveries?limit=20`);
+  const page = response.ok ? await response.json() : { data: [] };
+  if (!page.data.length) {
+    const none = document.createElement("li");
+    none.textContent = "No deliveries yet.";
+    box.append(none);
+  }
+  for (const d of page.data) {
+    const row = document.createElement("li");
+    row.dataset.delivery = String(d.id);
+    row.dataset.status = d.status;
+    const code = d.lastStatusCode ? `, last answer HTTP ${d.lastStatusCode}` : "";
+    row.textContent = `${d.eventType}: ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${code} (${utcIso(d.createdAt)})`;
+    box.append(row);
+  }
+  return box;
+}
+
 // --- wiring ---
 
 function boot() {
@@ -430,14 +600,22 @@ function boot() {
     $("custom-duration").hidden = $("f-duration").value !== "custom";
   });
   $("copy-share").addEventListener("click", copyShare);
+  $("webhook-form").addEventListener("submit", addWebhook);
   $("links-status").addEventListener("change", () => refreshLinks(true));
   $("links-more").addEventListener("click", () => refreshLinks(false));
+  $("streams-direction").addEventListener("change", () => {
+    streamsShown = "";
+    refreshStreams();
+  });
   amountHint();
   const stored = load();
   if (stored) signedIn(stored);
   setInterval(() => {
     if (session && Date.parse(session.expiresAt) <= Date.now()) signOut("Your session has expired: sign in again to continue.");
-    else if (session && !document.hidden) refreshLinks(true);
+    else if (session && !document.hidden) {
+      refreshLinks(true);
+      refreshStreams();
+    }
   }, Number(data().pollMs) || 3000);
 }
 

@@ -1,5 +1,7 @@
-"""The payer's side: a fake RPC that prepares, sends and reports transactions, and the API
-using it on a real HTTP server (both databases)."""
+"""Fixtures of the payer-side API tests (loaded by ``tests/conftest.py`` as a plugin: a
+conftest.py of its own would shadow the SDK tests' ``from conftest import``): a fake RPC that
+prepares, sends and reports transactions, and the API using it on a real HTTP server (both
+databases). A test module's own fixture of the same name takes precedence."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from stellarstream.api.app import create_app
+from stellarstream.config import Settings
+from stellarstream.db.models import InvoiceLink
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import create_link
 from tests.support.payer_flow import ISSUER, make_settings, payer_state
 from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc
 from tests.support.server import serve
-
-from stellarstream.api.app import create_app
-from stellarstream.config import Settings
-from stellarstream.db.models import InvoiceLink
 
 
 @pytest.fixture
