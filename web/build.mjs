@@ -12,10 +12,13 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "src", "stellarstream", "api", "static");
+const tests = join(here, "..", "tests", "browser");
 const bundles = {
   "pay.js": "src/pay.js",
   "pay-walletconnect.js": "src/pay-walletconnect.js",
   "dashboard.js": "src/dashboard.js",
+  // For the browser tests only: axe-core, injected by Playwright for the accessibility check.
+  [join(tests, "axe.js")]: "src/axe-for-tests.js",
 };
 const check = process.argv.includes("--check");
 
@@ -23,7 +26,7 @@ let stale = [];
 for (const [name, entry] of Object.entries(bundles)) {
   const result = await build({
     entryPoints: [join(here, entry)],
-    outfile: join(out, name),
+    outfile: name.startsWith("/") ? name : join(out, name),
     bundle: true,
     minify: true,
     format: "iife",
@@ -40,7 +43,7 @@ for (const [name, entry] of Object.entries(bundles)) {
     const fresh = result.outputFiles[0].contents;
     let committed = null;
     try {
-      committed = readFileSync(join(out, name));
+      committed = readFileSync(name.startsWith("/") ? name : join(out, name));
     } catch {
       committed = null;
     }
@@ -50,7 +53,7 @@ for (const [name, entry] of Object.entries(bundles)) {
 if (stale.length) {
   console.error(
     `the committed bundle differs from a fresh build: ${stale.join(", ")} ` +
-      "(run scripts/build-web and commit src/stellarstream/api/static/)",
+      "(run scripts/build-web and commit the bundles)",
   );
   process.exit(1);
 }

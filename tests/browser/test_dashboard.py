@@ -264,3 +264,48 @@ def test_add_a_webhook_see_its_secret_once_and_its_delivery(
     page.reload()  # the secret was shown once: after a reload it is nowhere on the page
     page.wait_for_selector("#workspace:not([hidden])")
     assert page.is_hidden("#webhook-secret") and secret not in page.content()
+
+
+AXE = (Path(__file__).parent / "axe.js").read_text()
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on ``page`` (evaluated over CDP: the page's
+    CSP, which would refuse an injected script, does not apply to it)."""
+    page.evaluate(AXE)
+    results = page.evaluate("async () => await window.axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_pages_have_no_serious_accessibility_violations(
+    browser: Any, site: str, database_url: str, clock: FakeClock, shot: Any, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        # The dashboard, signed out and signed in with a link and its details open.
+        page.goto(f"{site}/app")
+        assert serious_violations(page) == []
+        sign_in(page, site, ISSUER)
+        slug = create(page, "12.5", "Accessibility check")
+        page.wait_for_selector(f"#links-list li[data-slug='{slug}']")
+        row(page, slug).locator("button", has_text="Details").click()
+        assert serious_violations(page) == []
+        shot(page, f"dashboard-{width}")
+        # The payer's page, with the wallet picker open.
+        page.goto(f"{site}/invoice/{slug}")
+        page.click("#pay-with-wallet")
+        page.wait_for_selector("#wallet-picker:not([hidden])")
+        assert serious_violations(page) == []
+        shot(page, f"invoice-{width}")
+        # Keyboard: the first wallet took the focus; Tab reaches the next one.
+        assert page.evaluate("document.activeElement.classList.contains('wallet')")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.classList.contains('wallet')")
+    finally:
+        context.close()

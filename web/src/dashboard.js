@@ -333,7 +333,7 @@ function actionButton(label, action, link) {
   button.className = "secondary";
   const key = `${action}:${link.id}`;
   button.textContent = armed.has(key) ? `Confirm: ${label.toLowerCase()}` : label;
-  button.setAttribute("aria-label", `${armed.has(key) ? "Confirm " : ""}${label} ${link.description || link.slug}`);
+  button.setAttribute("aria-label", `${button.textContent}: ${link.description || link.slug}`);
   button.dataset.action = action;
   button.addEventListener("click", () => act(action, link));
   return button;
@@ -389,7 +389,7 @@ function renderLinks() {
     details.className = "secondary";
     details.textContent = expanded.has(link.id) ? "Hide details" : "Details";
     details.setAttribute("aria-expanded", String(expanded.has(link.id)));
-    details.setAttribute("aria-label", `Details of ${link.description || link.slug}`);
+    details.setAttribute("aria-label", `${details.textContent}: ${link.description || link.slug}`);
     details.addEventListener("click", () => {
       if (expanded.has(link.id)) expanded.delete(link.id);
       else expanded.add(link.id);
@@ -529,7 +529,7 @@ async function refreshWebhooks() {
     show.type = "button";
     show.className = "secondary";
     show.textContent = "Deliveries";
-    show.setAttribute("aria-label", `Deliveries to ${endpoint.url}`);
+    show.setAttribute("aria-label", `Deliveries: ${endpoint.url}`);
     show.addEventListener("click", () => {
       if (openDeliveries.has(endpoint.id)) openDeliveries.delete(endpoint.id);
       else openDeliveries.add(endpoint.id);
@@ -541,7 +541,7 @@ async function refreshWebhooks() {
     remove.dataset.action = "delete-webhook";
     const key = `webhook:${endpoint.id}`;
     remove.textContent = armed.has(key) ? "Confirm: delete" : "Delete";
-    remove.setAttribute("aria-label", `Delete the endpoint ${endpoint.url}`);
+    remove.setAttribute("aria-label", `${remove.textContent}: ${endpoint.url}`);
     remove.addEventListener("click", async () => {
       if (!armed.has(key)) {
         armed.add(key);
