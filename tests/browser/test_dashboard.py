@@ -158,6 +158,12 @@ def test_sign_in_create_share_pay_and_watch_it_complete(
         f"#links-list li[data-slug='{slug}'][data-status='COMPLETED']", timeout=15_000
     )
     assert "Paid" in row(page, slug).inner_text()
+    page.wait_for_function(  # the details show the payment: its payer and what has streamed
+        "s => document.querySelector(`#links-list li[data-slug='${s}']`).innerText"
+        ".includes('Streamed so far')",
+        arg=slug,
+    )
+    assert PAYER.public_key in row(page, slug).inner_text()
     assert stored(database_url, slug).completed_by == "chain"
     # ... and its stream, received by the issuer, under "My streams" (the server's figures).
     page.wait_for_selector("#streams-list li[data-stream]", timeout=15_000)

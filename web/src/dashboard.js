@@ -327,6 +327,17 @@ function term(list, name, value, code) {
   list.append(dt, dd);
 }
 
+/** The paying stream's payer and amounts (the server's figures), added to `dl` once read. */
+async function payment(dl, link, token) {
+  const contract = data().contractId;
+  if (!contract) return;
+  const response = await api(`/api/v1/streams/${contract}-${link.streamId}`).catch(() => null);
+  if (!response || !response.ok) return;
+  const stream = await response.json();
+  term(dl, "Payer", stream.sender, true);
+  term(dl, "Streamed so far", `${tokenUnits(stream.streamedAmount, token.decimals)} ${token.label} of ${tokenUnits(stream.totalAmount, token.decimals)} (as of ${utcIso(new Date(stream.asOf * 1000).toISOString())})`);
+}
+
 function actionButton(label, action, link) {
   const button = document.createElement("button");
   button.type = "button";
@@ -406,7 +417,10 @@ function renderLinks() {
       term(dl, "Streamed over", durationWords(link.duration));
       if (link.expiresAt) term(dl, "Expires", utcIso(link.expiresAt));
       if (link.txHash) term(dl, "Transaction", link.txHash, true);
-      if (link.streamId !== null && link.streamId !== undefined) term(dl, "Stream", `#${link.streamId}`);
+      if (link.streamId !== null && link.streamId !== undefined) {
+        term(dl, "Stream", `#${link.streamId}`);
+        payment(dl, link, token);
+      }
       if (link.completedBy) term(dl, "Completed by", link.completedBy === "chain" ? "the chain (indexed payment)" : "you (marked by hand)");
       if (link.lastFailure) term(dl, "Last failed payment", `${link.lastFailure.reason} (${link.lastFailure.txHash})`);
       item.append(dl);

@@ -50,4 +50,5 @@ def dashboard(context: Context) -> HTMLResponse:
         tokens=tokens(settings),
         network_passphrase=settings.network_passphrase,
         public_url=settings.public_url,
+        contract_id=settings.payment_contract_id or "",
     )
