@@ -18,7 +18,7 @@ from sqlalchemy import select
 from stellar_sdk import Keypair
 
 from stellarstream.api.app import create_app
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
@@ -26,7 +26,7 @@ from tests.browser.conftest import PHONE, Console
 from tests.browser.wallet import index, install_wallet
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
-from tests.support.invoice_flow import CONTRACT
+from tests.support.payer_flow import make_settings
 from tests.support.server import serve
 from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
 from tests.support.stellar_rpc import Chain
@@ -48,14 +48,10 @@ def node() -> Iterator[tuple[str, FakeSorobanRpc]]:
 
 @pytest.fixture
 def site_settings(tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        rpc_url=node[0],
-        contract_ids=CONTRACT,
+    return make_settings(
+        tmp_path,
+        database_url,
+        node[0],
         token_decimals=f"{ce.TOKEN}:7",
         invoice_submit_wait_seconds=3,
         invoice_poll_seconds=0.2,

@@ -22,7 +22,7 @@ from stellar_sdk.operation import InvokeHostFunction
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
 from stellarstream.api.app import create_app
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
 from stellarstream.invoices.lifecycle import InvoiceStatus
@@ -31,6 +31,7 @@ from tests.browser.conftest import Console
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment
+from tests.support.payer_flow import make_settings
 from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc, wallet_pays
 from tests.support.server import serve
 
@@ -52,15 +53,7 @@ def rpc(state: SorobanState) -> Iterator[tuple[str, PayerRpc]]:
 
 @pytest.fixture
 def site_settings(tmp_path: Path, database_url: str, rpc: tuple[str, PayerRpc]) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        rpc_url=rpc[0],
-        contract_ids=CONTRACT,
-    )
+    return make_settings(tmp_path, database_url, rpc[0])
 
 
 @pytest.fixture

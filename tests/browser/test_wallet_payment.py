@@ -19,14 +19,15 @@ import pytest
 from stellar_sdk import Keypair, Network
 
 from stellarstream.api.app import create_app
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
 from tests.browser.conftest import Console
 from tests.browser.wallet import index, install_wallet
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
-from tests.support.invoice_flow import CONTRACT, create_link
+from tests.support.invoice_flow import create_link
+from tests.support.payer_flow import make_settings
 from tests.support.server import serve
 from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
 from tests.support.stellar_rpc import Chain
@@ -44,14 +45,10 @@ def node() -> Iterator[tuple[str, FakeSorobanRpc]]:
 
 @pytest.fixture
 def site_settings(tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        rpc_url=node[0],
-        contract_ids=CONTRACT,
+    return make_settings(
+        tmp_path,
+        database_url,
+        node[0],
         invoice_submit_wait_seconds=3,
         invoice_poll_seconds=0.2,
         invoice_follow_seconds=5,
@@ -355,8 +352,8 @@ def test_walletconnect_is_offered_when_a_project_id_is_set(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
-    try:
-        with serve(create_app(settings, clock=clock)) as url:
+    with serve(create_app(settings, clock=clock)) as url:
+        try:
             page.goto(f"{url}/invoice/{link.slug}")
             assert page.locator("script[src^='/static/pay-walletconnect.js']").count() == 1
             page.click("#pay-with-wallet")
@@ -365,8 +362,8 @@ def test_walletconnect_is_offered_when_a_project_id_is_set(
             assert "WalletConnect" in names and "Freighter" in names
             page.wait_for_timeout(1000)
             shot(page, "walletconnect-picker")
-    finally:
-        context.close()
+        finally:
+            context.close()  # before the server stops: a poll in flight would find it gone
     # No network here: WalletConnect's own requests fail to resolve, and nothing else may fail.
     unexpected = [e for e in errors if "ERR_NAME_NOT_RESOLVED" not in e]
     assert unexpected == [], unexpected
