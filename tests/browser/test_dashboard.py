@@ -26,6 +26,7 @@ from tests.browser.conftest import PHONE, Console
 from tests.browser.wallet import index, install_wallet
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
+from tests.support.invoice_flow import create_link
 from tests.support.payer_flow import make_settings
 from tests.support.server import serve
 from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
@@ -311,3 +312,30 @@ def test_the_pages_have_no_serious_accessibility_violations(
         assert page.evaluate("document.activeElement.classList.contains('wallet')")
     finally:
         context.close()
+
+
+def test_custom_duration_copy_and_paging(
+    page: Any, site: str, database_url: str, clock: FakeClock, shot: Any
+) -> None:
+    for n in range(11):  # more than a page of the list (10)
+        create_link(database_url, clock, ISSUER.public_key, description=f"Older {n}")
+    sign_in(page, site, ISSUER)
+    page.wait_for_selector("#links-more:not([hidden])")
+    assert page.locator("#links-list li").count() == 10
+    page.click("#links-more")
+    page.wait_for_function("() => document.querySelectorAll('#links-list li').length === 11")
+    assert page.is_hidden("#links-more")
+
+    page.select_option("#f-duration", "custom")
+    page.fill("#f-duration-value", "2")
+    page.select_option("#f-duration-unit", "3600")
+    slug = create(page, "3", "Two hours")
+    assert stored(database_url, slug).duration == 7200
+    page.click("#copy-share")
+    status = page.inner_text("#copy-status")
+    assert status == "Copied." or "to copy the selected link" in status
+    # Keyboard: Tab moves from the copy button to the payer's page link.
+    page.focus("#copy-share")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "open-share"
+    shot(page, "custom-duration")

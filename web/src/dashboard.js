@@ -286,8 +286,11 @@ function capitalized(text) {
 
 // --- the list ---
 
+let loadingMore = false; // "Show more" in flight: a poll now would drop its answer
+
 async function refreshLinks(reset) {
-  if (!session) return;
+  if (!session || (reset && loadingMore)) return;
+  if (!reset) loadingMore = true;
   const status = $("links-status").value;
   const query = new URLSearchParams({ limit: String(reset ? Math.max(PAGE_SIZE, links.length) : PAGE_SIZE) });
   if (status) query.set("status", status);
@@ -310,6 +313,8 @@ async function refreshLinks(reset) {
     if (changed || !shown) renderLinks(); // only on a change: a keyboard user keeps their focus
   } catch (error) {
     if (error.message !== "signed out") message("links-error", "Could not reach the server; retrying.");
+  } finally {
+    if (!reset) loadingMore = false;
   }
 }
 
