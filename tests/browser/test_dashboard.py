@@ -325,6 +325,20 @@ def test_custom_duration_copy_and_paging(
     page.click("#links-more")
     page.wait_for_function("() => document.querySelectorAll('#links-list li').length === 11")
     assert page.is_hidden("#links-more")
+    # Delete a DRAFT (two clicks): gone from the list and from the database.
+    oldest = page.locator("#links-list li").last
+    gone = oldest.get_attribute("data-slug")
+    oldest.locator("button[data-action=delete]").click()
+    oldest.locator("button[data-action=delete]", has_text="Confirm").click()
+    page.wait_for_function(
+        "s => !document.querySelector(`#links-list li[data-slug='${s}']`)", arg=gone
+    )
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            assert session.scalar(select(InvoiceLink).where(InvoiceLink.slug == gone)) is None
+    finally:
+        engine.dispose()
 
     page.select_option("#f-duration", "custom")
     page.fill("#f-duration-value", "2")
