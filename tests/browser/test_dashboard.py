@@ -346,6 +346,7 @@ def test_custom_duration_copy_and_paging(
     slug = create(page, "3", "Two hours")
     assert stored(database_url, slug).duration == 7200
     page.click("#copy-share")
+    page.wait_for_function("() => document.getElementById('copy-status').textContent !== ''")
     status = page.inner_text("#copy-status")
     assert status == "Copied." or "to copy the selected link" in status
     # Keyboard: Tab moves from the copy button to the payer's page link.

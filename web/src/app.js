@@ -5,6 +5,7 @@
 // the wallet sign it, posts the signed envelope to the server (which checks and sends it) and
 // swaps in the server's fresh <main> whenever the link's status changes.
 import { tokenUnits, utc, utcIso } from "./format.js";
+import { capitalized, errorOf } from "./messages.js";
 import {
   Kit,
   networkName,
@@ -120,11 +121,6 @@ function show(id) {
   }
 }
 
-async function errorOf(response) {
-  const body = await response.json().catch(() => ({}));
-  return body.error || { message: `the server answered HTTP ${response.status}` };
-}
-
 /** A sentence for a failed /transaction or /submit answer. */
 function serverError(response, error) {
   if (response.status === 409) {
@@ -140,11 +136,6 @@ function serverError(response, error) {
     return "The Stellar network could not prepare this payment (" + error.message + "). Nothing was sent; try again in a minute.";
   }
   return capitalized(error.message) + ". Nothing was sent.";
-}
-
-function capitalized(text) {
-  const s = String(text || "something went wrong");
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 // --- paying with a wallet ---

@@ -3,6 +3,7 @@
 // It uses the public JSON API with the JWT the login gives (kept in sessionStorage, so it ends
 // with the tab); a 401 from any call signs out and says why.
 import { durationWords, toBaseUnits, tokenUnits, utcIso } from "./format.js";
+import { capitalized, errorOf } from "./messages.js";
 import { Kit, networkName, notInstalled, renderPicker, startKit, walletError, wallets } from "./wallets.js";
 
 const STORE = "stellarstream.session";
@@ -99,11 +100,6 @@ async function api(path, options = {}) {
     throw new Error("signed out");
   }
   return response;
-}
-
-async function errorOf(response) {
-  const body = await response.json().catch(() => ({}));
-  return body.error || { message: `the server answered HTTP ${response.status}` };
 }
 
 async function openSignIn() {
@@ -277,11 +273,6 @@ async function copyShare() {
     $("share-url").select();
     message("copy-status", "Press Ctrl+C (or long-press) to copy the selected link.");
   }
-}
-
-function capitalized(text) {
-  const s = String(text || "");
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 // --- the list ---

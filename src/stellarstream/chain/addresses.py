@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stellar_sdk import StrKey
+from stellar_sdk import MuxedAccount, StrKey
 
 from stellarstream.errors import ValidationError
 
@@ -17,6 +17,13 @@ def is_contract(value: str) -> bool:
 
 def is_muxed(value: str) -> bool:
     return StrKey.is_valid_med25519_public_key(value)
+
+
+def base_account(address: str) -> str:
+    """The G... account behind a muxed M... address (contracts pay accounts); others as is."""
+    if address.startswith("M"):
+        return str(MuxedAccount.from_account(address).account_id)
+    return address
 
 
 def require_address(value: str, field: str, *, kinds: str = "GMC") -> str:

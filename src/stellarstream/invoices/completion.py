@@ -11,8 +11,8 @@ from datetime import datetime
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from stellar_sdk import MuxedAccount
 
+from stellarstream.chain.addresses import base_account
 from stellarstream.chain.events import StreamCreated
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import InvoiceLink
@@ -28,15 +28,9 @@ def expected_net(amount: int, fee_bps: int) -> int:
     return amount - amount * fee_bps // 10_000
 
 
-def _base_account(address: str) -> str:
-    if address.startswith("M"):
-        return str(MuxedAccount.from_account(address).account_id)
-    return address
-
-
 def mismatch(link: InvoiceLink, event: StreamCreated, fee_bps: int) -> str | None:
     """Why ``event`` does not pay ``link``, or ``None`` if it does."""
-    if _base_account(link.receiver) != event.receiver:
+    if base_account(link.receiver) != event.receiver:
         return f"receiver {event.receiver} is not the invoice's {link.receiver}"
     if link.token_address != event.token:
         return f"token {event.token} is not the invoice's {link.token_address}"

@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from stellar_sdk import MuxedAccount, Network, StrKey
+from stellar_sdk import Network, StrKey
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
+from stellarstream.chain.addresses import base_account
 from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
 from stellarstream.chain.results import simulation_problem
 from stellarstream.chain.soroban import SimulationFailed, SorobanRpc
@@ -103,12 +104,6 @@ def require_payer(payer: object) -> str:
     if not isinstance(payer, str) or not StrKey.is_valid_ed25519_public_key(payer):
         raise ValidationError("payer must be a Stellar account address (G...)", field="payer")
     return payer
-
-
-def base_account(address: str) -> str:
-    if address.startswith("M"):
-        return str(MuxedAccount.from_account(address).account_id)
-    return address
 
 
 def sep7_uri(settings: Settings, xdr_envelope: object, *, payer: str, slug: str) -> str:

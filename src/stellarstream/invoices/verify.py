@@ -15,11 +15,12 @@ Two questions, two functions:
 
 from __future__ import annotations
 
-from stellar_sdk import Address, Keypair, MuxedAccount, Transaction, TransactionEnvelope, scval
+from stellar_sdk import Address, Keypair, Transaction, TransactionEnvelope, scval
 from stellar_sdk import xdr as x
 from stellar_sdk.exceptions import BadSignatureError
 from stellar_sdk.operation import InvokeHostFunction
 
+from stellarstream.chain.addresses import base_account
 from stellarstream.chain.invocation import CREATE_STREAM, STREAM_ARGS_KEYS
 from stellarstream.db.models import InvoiceLink
 
@@ -32,12 +33,6 @@ FIELD_NAMES = {
     "start_time": "start time",
     "end_time": "end time",
 }
-
-
-def _base(address: str) -> str:
-    if address.startswith("M"):
-        return str(MuxedAccount.from_account(address).account_id)
-    return address
 
 
 def _show(value: x.SCVal) -> str:
@@ -177,7 +172,7 @@ def invoice_mismatch(
         return "its argument is not a StreamArgs struct"
     wanted = {
         "memo": scval.to_symbol(link.slug),
-        "receiver": scval.to_address(_base(link.receiver)),
+        "receiver": scval.to_address(base_account(link.receiver)),
         "token": scval.to_address(link.token_address),
         "total_amount": scval.to_int128(link.amount),
     }
