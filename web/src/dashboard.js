@@ -86,18 +86,32 @@ function signOut(reason) {
   message("signin-error", reason || "");
 }
 
+/** Thrown by `api` when the session it was called with has ended; never shown to the user. */
+class SignedOut extends Error {
+  constructor() {
+    super("signed out");
+  }
+}
+
+// Refreshes run without a caller to catch for them; the session ending under them is not an error.
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason instanceof SignedOut) event.preventDefault();
+});
+
 async function api(path, options = {}) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
-  if (session) headers.Authorization = "Bearer " + session.token;
+  const asked = session;
+  if (asked) headers.Authorization = "Bearer " + asked.token;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     ...options,
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
-  if (response.status === 401 && session) {
-    signOut("Your session has expired: sign in again to continue.");
-    throw new Error("signed out");
+  // Several calls run at once: the first 401 signs out, the others end the same way, quietly.
+  if (asked && (response.status === 401 || session !== asked)) {
+    if (session === asked) signOut("Your session has expired: sign in again to continue.");
+    throw new SignedOut();
   }
   return response;
 }
@@ -249,7 +263,7 @@ async function create(event) {
     amountHint();
     refreshLinks(true);
   } catch (error) {
-    if (error.message !== "signed out") message("create-error", "Could not reach the server: " + error.message);
+    if (!(error instanceof SignedOut)) message("create-error", "Could not reach the server: " + error.message);
   } finally {
     $("create-button").disabled = false;
   }
@@ -303,7 +317,7 @@ async function refreshLinks(reset) {
     message("links-error", "");
     if (changed || !shown) renderLinks(); // only on a change: a keyboard user keeps their focus
   } catch (error) {
-    if (error.message !== "signed out") message("links-error", "Could not reach the server; retrying.");
+    if (!(error instanceof SignedOut)) message("links-error", "Could not reach the server; retrying.");
   } finally {
     if (!reset) loadingMore = false;
   }
@@ -450,7 +464,7 @@ async function refreshStreams() {
     if (key !== streamsShown) renderStreams(page.data);
     streamsShown = key;
   } catch (error) {
-    if (error.message !== "signed out") message("streams-error", "Could not reach the server; retrying.");
+    if (!(error instanceof SignedOut)) message("streams-error", "Could not reach the server; retrying.");
   }
 }
 
