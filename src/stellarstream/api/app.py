@@ -34,7 +34,13 @@ from stellarstream.api.routers import (
 from stellarstream.api.schemas.common import ErrorResponse
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
-from stellarstream.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from stellarstream.db.engine import (
+    make_engine,
+    make_read_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
+from stellarstream.db.hot import HotReads
 from stellarstream.invoices.submission import Followers, Submissions
 from stellarstream.streams.cache import VersionedCache
 
@@ -49,8 +55,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         engine=engine,
         sessions=make_sessionmaker(engine),
         read_sessions=make_read_sessionmaker(engine),
+        read_engine=make_read_engine(engine),
+        hot=None if engine.dialect.name == "sqlite" else HotReads(settings.resolved_database_url),
         clock=clock,
         stats_cache=VersionedCache(settings.stats_max_age_seconds, lambda: clock().timestamp()),
+        pause_cache=VersionedCache(
+            settings.stats_max_age_seconds, lambda: clock().timestamp(), single_flight=False
+        ),
     )
 
     metrics = Metrics(engine, clock)
@@ -68,6 +79,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         # to get it back. At the default 5 ms switch interval a request waited up to 5 ms per
         # round trip behind other requests' Python (bench/api.py: p50 at half rate 35 ms with
         # the workers 50% busy); at 1 ms, it waits at most 1 ms.
+        if context.hot is not None:
+            await context.hot.open()
         previous = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         yield
@@ -77,6 +90,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         if limiter is not None:
             await limiter.backend.close()
         engine.dispose()
+        if context.hot is not None:
+            await context.hot.close()
 
     app = FastAPI(
         title="StellarStream API",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from stellarstream.auth.tokens import verify_token
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
+from stellarstream.db.hot import HotReads
 from stellarstream.errors import AuthError
 from stellarstream.invoices.service import InvoiceService
 from stellarstream.streams.cache import VersionedCache
@@ -27,11 +28,14 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]  # read-only requests (autocommit on PostgreSQL)
+    read_engine: Engine  # the same, for Core reads without a session
+    hot: HotReads | None  # PostgreSQL: the hottest read, on the event loop
     clock: Clock
     stats_cache: VersionedCache[Stats]  # this process's last /stats figures
+    pause_cache: VersionedCache[frozenset[str]]  # this process's last pause state
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:  # async: no thread pool hop
     context: AppContext = request.app.state.context
     return context
 

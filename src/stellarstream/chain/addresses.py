@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
+
 from stellar_sdk import MuxedAccount, StrKey
 
 from stellarstream.errors import ValidationError
 
 
+# Every stream read checks its contract id and list reads an address: a checksum in Python
+# each time. The answers depend on the string alone; the busiest strings stay remembered.
+@lru_cache(maxsize=4096)
 def is_account(value: str) -> bool:
     return StrKey.is_valid_ed25519_public_key(value)
 
 
+@lru_cache(maxsize=4096)
 def is_contract(value: str) -> bool:
     return StrKey.is_valid_contract(value)
 
@@ -28,7 +35,7 @@ def base_account(address: str) -> str:
 
 def require_address(value: str, field: str, *, kinds: str = "GMC") -> str:
     """Return ``value`` if it is a valid StrKey of one of ``kinds`` (G, M, C), else raise."""
-    checks = {"G": is_account, "M": is_muxed, "C": is_contract}
+    checks: dict[str, Callable[[str], bool]] = {"G": is_account, "M": is_muxed, "C": is_contract}
     if any(checks[kind](value) for kind in kinds):
         return value
     names = {"G": "account (G...)", "M": "muxed account (M...)", "C": "contract (C...)"}

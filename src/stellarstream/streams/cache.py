@@ -37,12 +37,18 @@ class VersionedCache(Generic[T]):
     """The last value computed, valid for one data version and at most ``max_age_seconds``.
 
     ``clock`` gives the current time in seconds (the app's clock, so tests can move it);
-    ``max_age_seconds`` 0 disables the cache: every call computes.
+    ``max_age_seconds`` 0 disables the cache: every call computes. ``single_flight=False``:
+    a stale value is computed by every caller that finds it stale, without waiting for each
+    other (for a cheap value read on the event loop, where requests share one thread and a
+    blocking lock held across a database await would stop them all).
     """
 
-    def __init__(self, max_age_seconds: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, max_age_seconds: float, clock: Callable[[], float], *, single_flight: bool = True
+    ) -> None:
         self.max_age_seconds = max_age_seconds
         self._clock = clock
+        self._single_flight = single_flight
         self._lock = threading.Lock()  # held while computing: one computation at a time
         self._entry: _Entry[T] | None = None
 
@@ -56,6 +62,9 @@ class VersionedCache(Generic[T]):
         if self.max_age_seconds <= 0:
             return compute(self._clock())
         hit = self._fresh(version)
+        if not self._single_flight:
+            fresh = hit is not None and self._clock() - hit.computed_at < self.max_age_seconds / 2
+            return hit.value if hit is not None and fresh else self._compute(version, compute)
         if hit is not None:
             old = self._clock() - hit.computed_at >= self.max_age_seconds / 2
             if not old or not self._lock.acquire(blocking=False):
@@ -69,6 +78,15 @@ class VersionedCache(Generic[T]):
             if hit is not None:
                 return hit.value
             return self._compute(version, compute)
+
+    def peek(self, version: Hashable) -> T | None:
+        """The cached value if ``get`` would serve it without computing, else None."""
+        if self.max_age_seconds <= 0:
+            return None
+        hit = self._fresh(version)
+        if hit is None or self._clock() - hit.computed_at >= self.max_age_seconds / 2:
+            return None
+        return hit.value
 
     def _compute(self, version: Hashable, compute: Callable[[float], T]) -> T:
         now = self._clock()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import Connection, Row, Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,10 +46,12 @@ class Direction(StrEnum):
     BOTH = "both"
 
 
+_STREAMS = Stream.__table__
+_LINKS = InvoiceLink.__table__
 _SORT_COLUMNS: dict[str, Any] = {
-    "created": Stream.created_ledger,
-    "end": Stream.end_time,
-    "amount": Stream.total_amount,
+    "created": _STREAMS.c.created_ledger,
+    "end": _STREAMS.c.end_time,
+    "amount": _STREAMS.c.total_amount,
 }
 
 
@@ -58,6 +60,36 @@ _SORT_COLUMNS: dict[str, Any] = {
 _PAUSE_EVENTS = ContractEvent.event_type.in_(
     bindparam("pause_event_types", PAUSE_EVENT_TYPES, expanding=True, literal_execute=True)
 )
+
+
+# The data version (newest stored event id, one probe of the primary key), read by the same
+# statement as the rows it goes with: see StreamService.paused_at.
+_DATA_VERSION = select(func.coalesce(func.max(ContractEvent.id), 0)).scalar_subquery()
+
+
+def _stream_rows(*, with_slug: bool) -> Select[Any]:
+    """Every ``streams`` column and the data version (``data_version``); ``with_slug``: also
+    the slug of the invoice the stream paid (``invoice_slug``: memo = slug and the link
+    records this stream). Lists look slugs up for their page alone: joined before the sort
+    and limit, the planner may read every link (a hash join)."""
+    columns = select(*_STREAMS.c, _DATA_VERSION.label("data_version"))
+    if not with_slug:
+        return columns
+    paid = and_(_LINKS.c.slug == _STREAMS.c.memo, _LINKS.c.stream_id == _STREAMS.c.stream_id)
+    return columns.add_columns(_LINKS.c.slug.label("invoice_slug")).select_from(
+        _STREAMS.outerjoin(_LINKS, paid)
+    )
+
+
+# One stream by its key (bind params contract_id, stream_id): also sent as is by db.hot.
+ONE_STREAM = _stream_rows(with_slug=True).where(
+    _STREAMS.c.contract_id == bindparam("contract_id"),
+    _STREAMS.c.stream_id == bindparam("stream_id"),
+)
+# The version and the live checkpoint's ledgers in one round trip (an aggregate: always a row).
+_STATS_PROBE = select(
+    _DATA_VERSION, func.max(SyncState.ledger), func.max(SyncState.latest_ledger)
+).where(SyncState.source == LIVE_SOURCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +146,30 @@ class StreamService:
         clock: Clock,
         contract_ids: list[str],
         stats_cache: VersionedCache[Stats] | None = None,
+        pause_cache: VersionedCache[frozenset[str]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._contract_ids = contract_ids
         self._stats_cache = stats_cache  # per process (create_app); None: computed every time
+        self._pause_cache = pause_cache  # per process too
 
     def now(self) -> int:
         return int(self._clock().timestamp())
 
+    def paused_at(self, conn: Connection | Session, version: int) -> frozenset[str]:
+        """V2 contracts paused as a whole, for rows read with data version ``version``.
+
+        Pause state changes only with a stored event, so this process reuses what it last
+        looked up while the version is the same (and for at most the cache's max age: see
+        ``data_version`` for the one way an event can show late). No cache: looked up now.
+        """
+        if self._pause_cache is None:
+            return self.paused_contracts(conn)
+        return self._pause_cache.get(version, lambda _now: self.paused_contracts(conn))
+
     def paused_contracts(
-        self, session: Session, contract_ids: Iterable[str] | None = None
+        self, session: Connection | Session, contract_ids: Iterable[str] | None = None
     ) -> frozenset[str]:
         """V2 contracts whose latest pause/unpause event is a pause.
 
@@ -155,7 +200,7 @@ class StreamService:
                 paused.append(contract_id)
         return frozenset(paused)
 
-    def _event_contracts(self, session: Session) -> list[str]:
+    def _event_contracts(self, session: Connection | Session) -> list[str]:
         """Every contract with stored events: one index probe per contract (a skip scan)."""
         found: list[str] = []
         while True:
@@ -169,6 +214,14 @@ class StreamService:
 
     # --- one stream ---------------------------------------------------------------------
 
+    def stream_row(self, conn: Connection, public: str) -> Row[Any]:
+        """One stream as a row of :func:`_stream_rows` (a single statement), or NotFound."""
+        contract_id, stream_id = parse_public_id(public, self._contract_ids)
+        row = conn.execute(ONE_STREAM, {"contract_id": contract_id, "stream_id": stream_id}).first()
+        if row is None:
+            raise NotFound(f"no stream {public!r}")
+        return row
+
     def get(self, session: Session, public: str) -> Stream:
         contract_id, stream_id = parse_public_id(public, self._contract_ids)
         stream = session.scalar(
@@ -178,7 +231,9 @@ class StreamService:
             raise NotFound(f"no stream {public!r}")
         return stream
 
-    def invoice_slugs(self, session: Session, streams: list[Stream]) -> dict[int, str]:
+    def invoice_slugs(
+        self, session: Connection | Session, streams: Sequence[Stream | Row[Any]]
+    ) -> dict[int, str]:
         """Stream row id -> slug of the invoice it paid (memo = slug and recorded on the link)."""
         memos = {s.memo for s in streams if s.memo}
         if not memos:
@@ -193,33 +248,34 @@ class StreamService:
 
     def list_streams(
         self,
-        session: Session,
+        conn: Connection,
         filters: StreamFilters,
         *,
         sort: Sort,
         limit: int,
         cursor: str | None,
-    ) -> Page[Stream]:
-        """Keyset-paginated streams; stable under concurrent inserts."""
+    ) -> Page[Row[Any]]:
+        """Keyset-paginated streams (rows of :func:`_stream_rows`, without the slug); stable
+        under concurrent inserts."""
         check_limit(limit)
         key, order = sort.value.split("_")
         column = _SORT_COLUMNS[key]
-        query = select(Stream).where(*self._conditions(session, filters))
+        query = _stream_rows(with_slug=False).where(*self._conditions(conn, filters))
         if cursor is not None:
             value, last_id = decode_cursor(cursor, (str, int))
             try:
                 bound = int(value)
             except ValueError as exc:
                 raise invalid_cursor() from exc
-            position = tuple_(column, Stream.id)
+            position = tuple_(column, _STREAMS.c.id)
             query = query.where(
                 position < (bound, last_id) if order == "desc" else position > (bound, last_id)
             )
         if order == "desc":
-            query = query.order_by(column.desc(), Stream.id.desc())
+            query = query.order_by(column.desc(), _STREAMS.c.id.desc())
         else:
-            query = query.order_by(column.asc(), Stream.id.asc())
-        rows = list(session.scalars(query.limit(limit + 1)))
+            query = query.order_by(column.asc(), _STREAMS.c.id.asc())
+        rows = list(conn.execute(query.limit(limit + 1)))
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
@@ -227,30 +283,32 @@ class StreamService:
             next_cursor = encode_cursor(str(getattr(last, column.key)), last.id)
         return Page(rows, next_cursor)
 
-    def _conditions(self, session: Session, f: StreamFilters) -> list[ColumnElement[bool]]:
+    def _conditions(self, session: Connection, f: StreamFilters) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if f.sender:
-            conditions.append(Stream.sender == f.sender)
+            conditions.append(_STREAMS.c.sender == f.sender)
         if f.receiver:
-            conditions.append(Stream.receiver == f.receiver)
+            conditions.append(_STREAMS.c.receiver == f.receiver)
         if f.address:
             if f.direction is Direction.IN:
-                conditions.append(Stream.receiver == f.address)
+                conditions.append(_STREAMS.c.receiver == f.address)
             elif f.direction is Direction.OUT:
-                conditions.append(Stream.sender == f.address)
+                conditions.append(_STREAMS.c.sender == f.address)
             else:
-                conditions.append(or_(Stream.sender == f.address, Stream.receiver == f.address))
+                conditions.append(
+                    or_(_STREAMS.c.sender == f.address, _STREAMS.c.receiver == f.address)
+                )
         if f.token:
-            conditions.append(Stream.token == f.token)
+            conditions.append(_STREAMS.c.token == f.token)
         if f.contract:
-            conditions.append(Stream.contract_id == f.contract)
+            conditions.append(_STREAMS.c.contract_id == f.contract)
         if f.status:
             conditions.append(self._status_condition(session, f.status))
         return conditions
 
     def _status_condition(
         self,
-        session: Session,
+        session: Connection | Session,
         status: StreamStatus,
         *,
         now: int | None = None,
@@ -260,21 +318,21 @@ class StreamService:
         if paused_contracts is None:
             paused_contracts = list(self.paused_contracts(session))
         paused = or_(
-            Stream.paused.is_(True),
-            and_(Stream.version == 2, Stream.contract_id.in_(paused_contracts)),
+            _STREAMS.c.paused.is_(True),
+            and_(_STREAMS.c.version == 2, _STREAMS.c.contract_id.in_(paused_contracts)),
         )
-        live = and_(Stream.archived.is_(False), Stream.cancelled.is_(False))
+        live = and_(_STREAMS.c.archived.is_(False), _STREAMS.c.cancelled.is_(False))
         match status:
             case StreamStatus.ARCHIVED:
-                return Stream.archived.is_(True)
+                return _STREAMS.c.archived.is_(True)
             case StreamStatus.CANCELED:
-                return and_(Stream.archived.is_(False), Stream.cancelled.is_(True))
+                return and_(_STREAMS.c.archived.is_(False), _STREAMS.c.cancelled.is_(True))
             case StreamStatus.PAUSED:
                 return and_(live, paused)
             case StreamStatus.COMPLETED:
-                return and_(live, ~paused, Stream.end_time <= now)
+                return and_(live, ~paused, _STREAMS.c.end_time <= now)
             case StreamStatus.ACTIVE:
-                return and_(live, ~paused, Stream.end_time > now)
+                return and_(live, ~paused, _STREAMS.c.end_time > now)
 
     # --- events -------------------------------------------------------------------------
 
@@ -422,10 +480,10 @@ class StreamService:
         cache = self._stats_cache
         if cache is None or cache.max_age_seconds <= 0:
             return self._compute_stats(session, self.now())
-        version = self.data_version(session)  # read first: see VersionedCache.get
-        figures = cache.get(version, lambda now: self._compute_stats(session, int(now)))
-        latest, network = self._ledgers(session)
-        return replace(figures, latest_ledger=latest, network_latest_ledger=network)
+        # One round trip on a cache hit; the version is read first: see VersionedCache.get.
+        version, latest, network = session.execute(_STATS_PROBE).one()
+        figures = cache.get(int(version), lambda now: self._compute_stats(session, int(now)))
+        return replace(figures, latest_ledger=latest, network_latest_ledger=network or None)
 
     def _ledgers(self, session: Session) -> tuple[int | None, int | None]:
         """The live checkpoint's ledger and the network's latest ledger it last saw."""

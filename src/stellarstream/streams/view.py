@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from stellarstream.chain import math
-from stellarstream.db.models import Stream
 
 
 class StreamStatus(StrEnum):
@@ -17,6 +17,33 @@ class StreamStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
+class StreamTerms(Protocol):
+    """What status and amounts read of a stream: an ORM ``Stream`` or a Core row of its columns."""
+
+    @property
+    def contract_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def total_amount(self) -> int: ...
+    @property
+    def withdrawn_amount(self) -> int: ...
+    @property
+    def start_time(self) -> int: ...
+    @property
+    def cliff_time(self) -> int: ...
+    @property
+    def end_time(self) -> int: ...
+    @property
+    def curve_type(self) -> int: ...
+    @property
+    def cancelled(self) -> bool: ...
+    @property
+    def archived(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Amounts:
     streamed: int
@@ -24,7 +51,7 @@ class Amounts:
     refundable: int
 
 
-def status_of(stream: Stream, now: int, paused_contracts: frozenset[str]) -> StreamStatus:
+def status_of(stream: StreamTerms, now: int, paused_contracts: frozenset[str]) -> StreamStatus:
     """ARCHIVED > CANCELED > PAUSED > COMPLETED (end passed) > ACTIVE (not started counts)."""
     if stream.archived:
         return StreamStatus.ARCHIVED
@@ -37,7 +64,7 @@ def status_of(stream: Stream, now: int, paused_contracts: frozenset[str]) -> Str
     return StreamStatus.ACTIVE
 
 
-def amounts_of(stream: Stream, now: int) -> Amounts:
+def amounts_of(stream: StreamTerms, now: int) -> Amounts:
     """Streamed (unlocked), withdrawable and refundable amounts at ``now``.
 
     Once cancelled or archived nothing more streams: the receiver's share is what was paid out

@@ -53,11 +53,10 @@ def big_pg(postgres: PostgresDatabases) -> Iterator[str]:
 
 def plan_of(url: str, filters: StreamFilters, sort: Sort) -> str:
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    service = StreamService(sessions, FakeClock(), [C])
+    service = StreamService(make_sessionmaker(engine), FakeClock(), [C])
     captured: list[str] = []
-    with sessions() as session:
-        original = session.scalars
+    with engine.connect() as conn:
+        original = conn.execute
 
         def capture(statement, *args, **kwargs):  # type: ignore[no-untyped-def]
             sql = str(
@@ -68,9 +67,9 @@ def plan_of(url: str, filters: StreamFilters, sort: Sort) -> str:
             captured.append(sql)
             return original(statement, *args, **kwargs)
 
-        session.scalars = capture  # type: ignore[method-assign]
-        service.list_streams(session, filters, sort=sort, limit=50, cursor=None)
-        plan = session.execute(text("EXPLAIN (FORMAT JSON) " + captured[-1])).scalar_one()
+        conn.execute = capture  # type: ignore[method-assign]
+        service.list_streams(conn, filters, sort=sort, limit=50, cursor=None)
+        plan = original(text("EXPLAIN (FORMAT JSON) " + captured[-1])).scalar_one()
     engine.dispose()
     return json.dumps(plan)
 

@@ -101,3 +101,32 @@ def test_a_new_version_waits_for_the_computation_in_progress() -> None:
         assert not second.done()  # waiting: the value of another version is not served
         release.set()
         assert first.result() == second.result() == "v2 figures"
+
+
+def test_peek_serves_only_what_get_would_serve_without_computing() -> None:
+    clock = Clock()
+    cache: VersionedCache[str] = VersionedCache(4, clock)
+    assert cache.peek("v1") is None  # nothing yet
+    cache.get("v1", lambda _now: "a")
+    assert cache.peek("v1") == "a"
+    assert cache.peek("v2") is None  # another version
+    clock.now += 2.0
+    assert cache.peek("v1") is None  # half its age: get would refresh it
+    assert VersionedCache(0, clock).peek("v1") is None  # disabled
+
+
+def test_without_single_flight_a_stale_value_is_computed_by_each_caller_without_waiting() -> None:
+    clock = Clock()
+    cache: VersionedCache[int] = VersionedCache(5, clock, single_flight=False)
+    calls: list[int] = []
+
+    def compute(_now: float) -> int:
+        calls.append(1)
+        # The lock of single-flight callers is never taken: a nested get does not block.
+        return len(calls) if len(calls) > 1 else cache.get("v1", compute) * 10
+
+    assert cache.get("v1", compute) == 20
+    assert cache.get("v1", compute) == 20  # fresh: served
+    assert len(calls) == 2
+    clock.now += 3.0  # past half its max age
+    assert cache.get("v1", compute) == 3

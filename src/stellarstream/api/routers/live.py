@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from stellarstream.api.deps import Context
-from stellarstream.api.routers.streams import event_out, get_stream_service, streams_out
+from stellarstream.api.routers.streams import event_out, stream_service, streams_out
 from stellarstream.chain.addresses import require_address
 from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.streams.ids import parse_public_id
@@ -73,7 +73,7 @@ async def _events(
     address: str | None,
     key: tuple[str, int] | None,
 ) -> AsyncIterator[str]:
-    service = get_stream_service(context)
+    service = stream_service(context)
     position: int
     if after is None:
         with context.sessions() as session:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from stellarstream.api.deps import Context
+from stellarstream.api.deps import AppContext, Context
 from stellarstream.api.schemas.streams import (
     ContractSyncOut,
     SearchHit,
@@ -23,25 +26,42 @@ from stellarstream.api.schemas.streams import (
     StreamList,
     StreamOut,
     SyncStatusOut,
-    TokenStatsOut,
     YieldOut,
     YieldProjectionOut,
+    stream_document,
 )
 from stellarstream.chain.addresses import require_address
+from stellarstream.db.hot import CompiledRead
 from stellarstream.db.models import ContractEvent, Stream
+from stellarstream.errors import NotFound
 from stellarstream.pagination import decode_cursor, encode_cursor
 from stellarstream.streams import yields
-from stellarstream.streams.ids import public_id
-from stellarstream.streams.service import Direction, Sort, StreamFilters, StreamService
-from stellarstream.streams.view import StreamStatus, amounts_of, status_of
+from stellarstream.streams.ids import parse_public_id, public_id
+from stellarstream.streams.service import (
+    ONE_STREAM,
+    Direction,
+    Sort,
+    StreamFilters,
+    StreamService,
+)
+from stellarstream.streams.view import StreamStatus
 
 router = APIRouter(prefix="/api/v1", tags=["streams"])
 AVERAGE_LEDGER_SECONDS = 5
 
 
-def get_stream_service(context: Context) -> StreamService:
+async def get_stream_service(context: Context) -> StreamService:  # async: no thread hop
+    return stream_service(context)
+
+
+def stream_service(context: AppContext) -> StreamService:
+    """The stream queries with this process's caches."""
     return StreamService(
-        context.sessions, context.clock, context.settings.contract_ids, context.stats_cache
+        context.sessions,
+        context.clock,
+        context.settings.contract_ids,
+        context.stats_cache,
+        context.pause_cache,
     )
 
 
@@ -58,49 +78,41 @@ def get_session(context: Context) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def stream_out(
-    stream: Stream, now: int, paused: frozenset[str], slugs: dict[int, str]
-) -> StreamOut:
-    amounts = amounts_of(stream, now)
-    return StreamOut(
-        id=public_id(stream.contract_id, stream.stream_id),
-        contract=stream.contract_id,
-        stream_id=stream.stream_id,
-        version=stream.version,
-        sender=stream.sender,
-        receiver=stream.receiver,
-        beneficiary=stream.beneficiary,
-        token=stream.token,
-        total_amount=stream.total_amount,
-        withdrawn_amount=stream.withdrawn_amount,
-        start_time=stream.start_time,
-        cliff_time=stream.cliff_time,
-        end_time=stream.end_time,
-        status=status_of(stream, now, paused),
-        streamed_amount=amounts.streamed,
-        withdrawable_amount=amounts.withdrawable,
-        refundable_amount=amounts.refundable,
-        canceled_at=stream.cancelled_at,
-        cancel_to_receiver=stream.cancel_to_receiver,
-        cancel_to_sender=stream.cancel_to_sender,
-        archived_at=stream.archived_at,
-        yield_enabled=stream.yield_enabled,
-        memo=stream.memo,
-        invoice_slug=slugs.get(stream.id),
-        created_ledger=stream.created_ledger,
-        created_tx=stream.created_tx,
-        created_at=stream.created_at,
-        updated_ledger=stream.updated_ledger,
-        as_of=now,
-    )
-
-
 def streams_out(service: StreamService, session: Session, streams: list[Stream]) -> list[StreamOut]:
+    """The models of ORM streams (the routes off the hot path: search, history, live)."""
     now = service.now()
     # status_of only asks about these streams' contracts: look up their pause state alone.
     paused = service.paused_contracts(session, {s.contract_id for s in streams})
     slugs = service.invoice_slugs(session, streams)
-    return [stream_out(s, now, paused, slugs) for s in streams]
+    return [
+        StreamOut.model_validate(stream_document(s, now, paused, slugs.get(s.id))) for s in streams
+    ]
+
+
+T = TypeVar("T")
+_ONE_STREAM_PG = CompiledRead.of(ONE_STREAM)
+
+
+def _hot(request: Request) -> tuple[AppContext, StreamService]:
+    """The context and service of the hot reads, taken as is rather than through dependency
+    injection (solving it was a tenth of a ``/streams/{id}``)."""
+    context: AppContext = request.app.state.context
+    return context, stream_service(context)
+
+
+async def read(context: AppContext, work: Callable[[Connection], T]) -> T:
+    """``work`` on a pooled read connection, in one trip to the thread pool."""
+
+    def run() -> T:
+        with context.read_engine.connect() as conn:
+            return work(conn)
+
+    return await run_in_threadpool(run)
+
+
+def json_response(content: Any) -> Response:
+    """JSON the hot reads built themselves (already in the response model's shape)."""
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 def event_out(event: ContractEvent) -> StreamEventOut:
@@ -125,9 +137,8 @@ Cursor = Annotated[str | None, Query(max_length=512, description="nextCursor of 
 
 
 @router.get("/streams", response_model=StreamList)
-def list_streams(
-    service: Streams,
-    session: DB,
+async def list_streams(
+    request: Request,
     sender: str | None = None,
     receiver: str | None = None,
     address: str | None = Query(default=None, description="Sender or receiver (see direction)"),
@@ -138,8 +149,9 @@ def list_streams(
     sort: Sort = Sort.CREATED_DESC,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> StreamList:
+) -> Response:
     """Streams, filtered and keyset-paginated."""
+    context, service = _hot(request)
     filters = StreamFilters(
         sender=_address(sender, "sender"),
         receiver=_address(receiver, "receiver"),
@@ -149,8 +161,19 @@ def list_streams(
         token=_address(token, "token", "C"),
         contract=_address(contract, "contract", "C"),
     )
-    page = service.list_streams(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return StreamList(data=streams_out(service, session, page.items), next_cursor=page.next_cursor)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        page = service.list_streams(conn, filters, sort=sort, limit=limit, cursor=cursor)
+        version = page.items[0].data_version if page.items else 0
+        paused = service.paused_at(conn, version) if page.items else frozenset()
+        slugs = service.invoice_slugs(conn, page.items)  # a query only if a row has a memo
+        now = service.now()
+        return {
+            "data": [stream_document(r, now, paused, slugs.get(r.id)) for r in page.items],
+            "nextCursor": page.next_cursor,
+        }
+
+    return json_response(await read(context, work))
 
 
 @router.get("/streams/export.csv", response_class=StreamingResponse)
@@ -243,9 +266,25 @@ def _token_units(value: int, decimals: int) -> str:
 
 
 @router.get("/streams/{stream_id}", response_model=StreamOut)
-def get_stream(stream_id: str, service: Streams, session: DB) -> StreamOut:
+async def get_stream(stream_id: str, request: Request) -> Response:
     """One stream, with amounts computed now."""
-    return streams_out(service, session, [service.get(session, stream_id)])[0]
+    context, service = _hot(request)
+    if context.hot is None:  # SQLite
+
+        def work(conn: Connection) -> dict[str, Any]:
+            row = service.stream_row(conn, stream_id)  # one statement: row, slug and version
+            paused = service.paused_at(conn, row.data_version)
+            return stream_document(row, service.now(), paused, row.invoice_slug)
+
+        return json_response(await read(context, work))
+    contract_id, number = parse_public_id(stream_id, context.settings.contract_ids)
+    row = await context.hot.first(_ONE_STREAM_PG, contract_id=contract_id, stream_id=number)
+    if row is None:
+        raise NotFound(f"no stream {stream_id!r}")
+    paused = context.pause_cache.peek(row.data_version)
+    if paused is None:  # a new data version (or a stale one): look it up, off the event loop
+        paused = await read(context, lambda conn: service.paused_at(conn, row.data_version))
+    return json_response(stream_document(row, service.now(), paused, row.invoice_slug))
 
 
 @router.get("/streams/{stream_id}/events", response_model=StreamEventList)
@@ -321,40 +360,46 @@ def stream_yield_projection(
 
 
 @router.get("/stats", response_model=StatsOut)
-def stats(service: Streams, session: DB) -> StatsOut:
+async def stats(request: Request) -> Response:
     """Counts, value locked and volume per token, and indexer freshness, as of ``asOf``.
 
     Counts and amounts may be served from this worker's cache for up to
     ``STATS_MAX_AGE_SECONDS`` while no event was stored; ``asOf`` is always when they were
     computed. The ledgers and lag are read on every request.
     """
-    s = service.stats(session)
-    lag = None
-    if s.latest_ledger is not None and s.network_latest_ledger is not None:
-        lag = max(0, s.network_latest_ledger - s.latest_ledger)
-    return StatsOut(
-        total=s.total,
-        active=s.active,
-        completed=s.completed,
-        canceled=s.canceled,
-        paused=s.paused,
-        archived=s.archived,
-        unique_senders=s.unique_senders,
-        unique_receivers=s.unique_receivers,
-        tokens=[
-            TokenStatsOut(
-                token=t.token,
-                streams=t.streams,
-                value_locked=t.value_locked,
-                total_volume=t.total_volume,
-            )
-            for t in s.tokens
-        ],
-        indexer_latest_ledger=s.latest_ledger,
-        network_latest_ledger=s.network_latest_ledger,
-        lag_ledgers=lag,
-        as_of=s.as_of,
-    )
+    context, service = _hot(request)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        with Session(bind=conn) as session:
+            s = service.stats(session)
+        lag = None
+        if s.latest_ledger is not None and s.network_latest_ledger is not None:
+            lag = max(0, s.network_latest_ledger - s.latest_ledger)
+        return {
+            "total": s.total,
+            "active": s.active,
+            "completed": s.completed,
+            "canceled": s.canceled,
+            "paused": s.paused,
+            "archived": s.archived,
+            "uniqueSenders": s.unique_senders,
+            "uniqueReceivers": s.unique_receivers,
+            "tokens": [
+                {
+                    "token": t.token,
+                    "streams": t.streams,
+                    "valueLocked": str(t.value_locked),
+                    "totalVolume": str(t.total_volume),
+                }
+                for t in s.tokens
+            ],
+            "indexerLatestLedger": s.latest_ledger,
+            "networkLatestLedger": s.network_latest_ledger,
+            "lagLedgers": lag,
+            "asOf": s.as_of,
+        }
+
+    return json_response(await read(context, work))
 
 
 @router.get("/search", response_model=SearchResults)
