@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     metrics = Metrics(engine, clock)
     limiter = RateLimiter.from_settings(settings, clock) if settings.rate_limits_enabled else None
     followers = Followers(lambda: Submissions(settings, context.sessions, clock))
+    feed = live.make_feed(context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -81,9 +82,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         # the workers 50% busy); at 1 ms, it waits at most 1 ms.
         if context.hot is not None:
             await context.hot.open()
+        await feed.start()
         previous = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         yield
+        await feed.stop()
         sys.setswitchinterval(previous)  # as it was (a process that starts several apps: tests)
         gc.unfreeze()  # collectable again
         followers.close()
@@ -110,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.state.context = context
     app.state.metrics = metrics
     app.state.followers = followers
+    app.state.feed = feed
     install_error_handlers(app)
     if limiter is not None:  # innermost of the middlewares: CORS headers reach a 429 too
         app.add_middleware(RateLimitMiddleware, limiter=limiter)

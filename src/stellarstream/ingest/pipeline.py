@@ -29,7 +29,7 @@ from stellarstream.ingest.store import (
     stream_rows,
 )
 from stellarstream.invoices.completion import complete_invoices
-from stellarstream.streams import totals
+from stellarstream.streams import feed, totals
 from stellarstream.webhooks.outbox import enqueue_stream_events
 
 REBUILD_CHUNK = 500
@@ -75,6 +75,8 @@ def ingest_batch(
     created = [(raw, e) for raw, e in stored.new if isinstance(e, ev.StreamCreated)]
     completed = complete_invoices(session, created, fee_bps=fee_bps, now=now)
     enqueue_stream_events(session, stored.new, now=now)  # webhooks: rows only, sent later
+    if stored.new:
+        feed.notify(session)  # live updates: API workers wake when this commits
     if checkpoint_source is not None:
         checkpoint.advance(
             session,

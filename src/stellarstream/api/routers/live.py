@@ -1,102 +1,103 @@
 """Live updates as Server-Sent Events.
 
-The API learns of new events from the database (rows after the last id it sent), not from
-process memory, so every API worker, on every host, sees what the one indexer stored.
-Reconnecting clients send ``Last-Event-ID`` and miss nothing.
+The API learns of new events from the database (rows after the last id it sent), not from the
+indexer's memory, so every API worker, on every host, sees what the one indexer stored. Each
+worker reads them once for all its open streams (``streams.feed.ChangeFeed``); a client that
+reconnects with ``Last-Event-ID`` catches up from the database first and misses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from stellarstream.api.deps import Context
+from stellarstream.api.deps import AppContext, Context
 from stellarstream.api.routers.streams import event_out, stream_service, streams_out
 from stellarstream.chain.addresses import require_address
-from stellarstream.db.models import ContractEvent, Stream
+from stellarstream.db.models import Stream
+from stellarstream.streams.feed import ChangeFeed, Message, Subscriber, listen_url, message_text
 from stellarstream.streams.ids import parse_public_id
-from stellarstream.streams.service import StreamService
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 HEARTBEAT_SECONDS = 15.0
 
 
-def _poll(
-    service: StreamService,
-    context: Context,
-    after: int,
-    address: str | None,
-    key: tuple[str, int] | None,
-) -> tuple[list[str], int]:
-    """New SSE messages after event row ``after``, and the new high-water mark."""
-    with context.sessions() as session:
-        stream = None
-        if key is not None:
-            stream = (
-                session.query(Stream).filter_by(contract_id=key[0], stream_id=key[1]).one_or_none()
-            )
-            if stream is None:
-                return [], after
-        events: list[ContractEvent] = service.events_after(
-            session, after, address=address, stream=stream
-        )
+def fetch(context: AppContext, after: int) -> tuple[list[Message], int]:
+    """Messages for the stream events stored after row ``after`` (a page), the new position."""
+    service = stream_service(context)
+    with context.read_sessions() as session:
+        events = service.events_after(session, after)
         if not events:
             return [], after
-        by_key = {
-            (s.contract_id, s.stream_id): s
-            for s in session.query(Stream).filter(
-                Stream.stream_id.in_({e.stream_id for e in events})
-            )
-        }
-        wanted = [by_key[k] for k in {(e.contract_id, e.stream_id) for e in events} if k in by_key]
+        keys = {(e.contract_id, e.stream_id or 0) for e in events}
+        found = session.query(Stream).filter(Stream.stream_id.in_({k[1] for k in keys}))
+        by_key = {(s.contract_id, s.stream_id): s for s in found}
+        wanted = [by_key[k] for k in keys if k in by_key]
         outs = {(o.contract, o.stream_id): o for o in streams_out(service, session, wanted)}
         messages = []
         for event in events:
-            current = outs.get((event.contract_id, event.stream_id or 0))
+            key = (event.contract_id, event.stream_id or 0)
+            current, row = outs.get(key), by_key.get(key)
             payload = {
                 "event": event_out(event).model_dump(mode="json", by_alias=True),
                 "stream": current.model_dump(mode="json", by_alias=True) if current else None,
             }
-            messages.append(f"id: {event.id}\nevent: stream\ndata: {json.dumps(payload)}\n\n")
+            parties = frozenset((row.sender, row.receiver)) if row else frozenset()
+            messages.append(Message(event.id, key, parties, message_text(event.id, payload)))
         return messages, events[-1].id
 
 
-async def _events(
-    request: Request,
-    context: Context,
-    after: int | None,
-    address: str | None,
-    key: tuple[str, int] | None,
-) -> AsyncIterator[str]:
+def make_feed(context: AppContext) -> ChangeFeed:
+    """This process's change feed (started by the app's lifespan)."""
     service = stream_service(context)
-    position: int
-    if after is None:
-        with context.sessions() as session:
-            position = await run_in_threadpool(service.last_event_id, session)
-    else:
-        position = after
-    yield f"retry: 3000\n: connected, after event {position}\n\n"
-    idle = 0.0
-    poll = context.settings.live_poll_seconds
-    while not await request.is_disconnected():
-        messages, position = await run_in_threadpool(
-            _poll, service, context, position, address, key
-        )
-        for message in messages:
-            yield message
-        if messages:
-            idle = 0.0
-            continue
-        await asyncio.sleep(poll)
-        idle += poll
-        if idle >= HEARTBEAT_SECONDS:
-            idle = 0.0
-            yield ": heartbeat\n\n"
+
+    def last_id() -> int:
+        with context.read_sessions() as session:
+            return service.last_event_id(session)
+
+    return ChangeFeed(
+        lambda after: fetch(context, after),
+        last_id,
+        context.settings.live_poll_seconds,
+        listen_url(context.settings.resolved_database_url),
+    )
+
+
+async def _events(
+    request: Request, context: AppContext, after: int | None, subscriber: Subscriber
+) -> AsyncIterator[str]:
+    feed: ChangeFeed = request.app.state.feed
+    try:
+        # Joined first, then caught up to where the feed was: nothing falls between the two.
+        joined_at = feed.position
+        position = joined_at if after is None else after
+        yield f"retry: 3000\n: connected, after event {position}\n\n"
+        while position < joined_at:
+            messages, reached = await run_in_threadpool(fetch, context, position)
+            for message in messages:
+                if message.id <= joined_at and subscriber.wants(message):
+                    yield message.text
+            if reached == position:
+                break
+            position = reached
+        position = max(position, joined_at)
+        while not await request.is_disconnected():
+            try:
+                fresh = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            if fresh is None:  # fell too far behind: reconnect and resume from the database
+                return
+            if fresh.id > position:
+                position = fresh.id
+                yield fresh.text
+    finally:
+        feed.unsubscribe(subscriber)
 
 
 def _last_id(value: str | None) -> int | None:
@@ -115,7 +116,8 @@ async def stream_live(
 ) -> StreamingResponse:
     """SSE: this stream's new events, each with the stream as it is after the event."""
     key = parse_public_id(stream_id, context.settings.contract_ids)
-    body = _events(request, context, _last_id(last_event_id), None, key)
+    subscriber = request.app.state.feed.subscribe(None, key)
+    body = _events(request, context, _last_id(last_event_id), subscriber)
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -131,5 +133,6 @@ async def address_live(
     """SSE: new stream events (all, or one address's)."""
     if address is not None:
         require_address(address, "address", kinds="GC")
-    body = _events(request, context, _last_id(last_event_id), address, None)
+    subscriber = request.app.state.feed.subscribe(address, None)
+    body = _events(request, context, _last_id(last_event_id), subscriber)
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
