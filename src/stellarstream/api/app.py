@@ -134,7 +134,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         )
     app.add_middleware(AccessLogMiddleware, metrics=metrics.http)
     app.add_middleware(RequestIdMiddleware)  # outermost: the access log line has the request id
-    for router in (health.router, auth.router, invoice_links.router, streams.router, live.router):
+    # Streams first: every request walks the routes in order, and wallets poll these most.
+    for router in (streams.router, live.router, health.router, auth.router, invoice_links.router):
         app.include_router(router)
     for router in (payments.router, webhooks.router, well_known.router, invoice_page.router):
         app.include_router(router)

@@ -9,12 +9,13 @@ as ``int`` (a loader for ``numeric``: the schema keeps only whole numbers there)
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.adapt import Loader
-from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql
@@ -45,7 +46,7 @@ class HotReads:
             max_size=POOL_MAX,
             open=False,
             configure=_configure,
-            kwargs={"autocommit": True, "row_factory": namedtuple_row},
+            kwargs={"autocommit": True},
         )
 
     async def open(self) -> None:
@@ -65,7 +66,8 @@ class HotReads:
         for attempt in (1, 2):
             try:
                 async with self._pool.connection() as conn:
-                    cursor = await conn.execute(read.sql, values)
+                    cursor = conn.cursor(row_factory=read.row_factory)
+                    await cursor.execute(read.sql, values)
                     return await cursor.fetchone()
             except psycopg.OperationalError:
                 if attempt == 2:
@@ -80,8 +82,14 @@ class CompiledRead:
 
     sql: str
     defaults: dict[str, Any]
+    row: type[tuple[Any, ...]]  # a named tuple of the statement's columns
 
     @classmethod
     def of(cls, statement: Select[Any]) -> CompiledRead:
         compiled = statement.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
-        return cls(str(compiled), dict(compiled.params))
+        row = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
+        return cls(str(compiled), dict(compiled.params), row)
+
+    def row_factory(self, _cursor: Any) -> Callable[[Sequence[Any]], Any]:
+        """Rows as :attr:`row` (built once, not per query as psycopg's ``namedtuple_row``)."""
+        return self.row._make  # type: ignore[attr-defined,no-any-return]
