@@ -44,7 +44,7 @@ class Message:
     id: int
     key: tuple[str, int]  # (contract id, on-chain stream id)
     parties: frozenset[str]  # the stream's sender and receiver
-    text: str
+    frame: bytes  # encoded once, sent as is to every subscriber
 
 
 # (after event id) -> (messages after it, oldest first, at most a page; the new position)
@@ -162,6 +162,6 @@ def listen_url(database_url: str) -> str | None:
     return None if make_url(database_url).get_backend_name() == "sqlite" else database_url
 
 
-def message_text(event_id: int, payload: dict[str, Any]) -> str:
+def message_frame(event_id: int, payload: dict[str, Any]) -> bytes:
     """The SSE frame of one event (``id`` is what ``Last-Event-ID`` resumes from)."""
-    return f"id: {event_id}\nevent: stream\ndata: {json.dumps(payload)}\n\n"
+    return f"id: {event_id}\nevent: stream\ndata: {json.dumps(payload)}\n\n".encode()

@@ -108,7 +108,7 @@ def test_a_subscriber_too_far_behind_is_told_to_reconnect(monkeypatch: pytest.Mo
         feed = ChangeFeed(lambda after: ([], after), lambda: 0, 1.0, None)
         slow = feed.subscribe(None, None)
         for n in range(1, 4):
-            feed._deliver(Message(n, (C, 0), frozenset(), f"m{n}"))
+            feed._deliver(Message(n, (C, 0), frozenset(), f"m{n}".encode()))
         assert feed.subscribers == 0  # dropped on the third
         return [slow.queue.get_nowait(), slow.queue.get_nowait()]
 

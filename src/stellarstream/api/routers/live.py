@@ -19,7 +19,7 @@ from stellarstream.api.deps import AppContext, Context
 from stellarstream.api.routers.streams import event_out, stream_service, streams_out
 from stellarstream.chain.addresses import require_address
 from stellarstream.db.models import Stream
-from stellarstream.streams.feed import ChangeFeed, Message, Subscriber, listen_url, message_text
+from stellarstream.streams.feed import ChangeFeed, Message, Subscriber, listen_url, message_frame
 from stellarstream.streams.ids import parse_public_id
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -47,7 +47,7 @@ def fetch(context: AppContext, after: int) -> tuple[list[Message], int]:
                 "stream": current.model_dump(mode="json", by_alias=True) if current else None,
             }
             parties = frozenset((row.sender, row.receiver)) if row else frozenset()
-            messages.append(Message(event.id, key, parties, message_text(event.id, payload)))
+            messages.append(Message(event.id, key, parties, message_frame(event.id, payload)))
         return messages, events[-1].id
 
 
@@ -69,18 +69,18 @@ def make_feed(context: AppContext) -> ChangeFeed:
 
 async def _events(
     request: Request, context: AppContext, after: int | None, subscriber: Subscriber
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     feed: ChangeFeed = request.app.state.feed
     try:
         # Joined first, then caught up to where the feed was: nothing falls between the two.
         joined_at = feed.position
         position = joined_at if after is None else after
-        yield f"retry: 3000\n: connected, after event {position}\n\n"
+        yield f"retry: 3000\n: connected, after event {position}\n\n".encode()
         while position < joined_at:
             messages, reached = await run_in_threadpool(fetch, context, position)
             for message in messages:
                 if message.id <= joined_at and subscriber.wants(message):
-                    yield message.text
+                    yield message.frame
             if reached == position:
                 break
             position = reached
@@ -89,13 +89,13 @@ async def _events(
             try:
                 fresh = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
-                yield ": heartbeat\n\n"
+                yield b": heartbeat\n\n"
                 continue
             if fresh is None:  # fell too far behind: reconnect and resume from the database
                 return
             if fresh.id > position:
                 position = fresh.id
-                yield fresh.text
+                yield fresh.frame
     finally:
         feed.unsubscribe(subscriber)
 
