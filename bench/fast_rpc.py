@@ -12,11 +12,17 @@ shapes, every error) goes through the original code. Pages are prebuilt in one `
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import hashlib
+import inspect
 import json
+import pickle
 import time
+from pathlib import Path
 from typing import Any
 
-from tests.support.stellar_rpc import Chain, FakeStellarRpc, read_body, respond
+import tests.support.stellar_rpc
+from tests.support.stellar_rpc import Chain, ChainEvent, FakeStellarRpc, read_body, respond
 
 from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST, EventId
 
@@ -24,18 +30,39 @@ from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST, EventId
 class BenchRpc(FakeStellarRpc):
     """A fake node whose one-contract ``getEvents`` pages are slices of prebuilt JSON."""
 
-    def __init__(self, chain: Chain, *, xdr_format: str = "json", **options: Any) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        *,
+        xdr_format: str = "json",
+        cache: Path | None = None,
+        **options: Any,
+    ) -> None:
+        """``cache``: a directory keeping the serialised events between runs (XDR-JSON takes
+        ~1 ms an event), keyed by a digest of the chain's events, the format and the fake
+        node's code; :meth:`check` still compares fresh answers with them."""
         super().__init__(chain, **options)
         self.xdr_format = xdr_format  # the format whose pages are prebuilt
         self._index: dict[str, tuple[list[tuple[int, int, int, int]], list[str], list[bytes]]] = {}
-        for event in chain.events:
-            if event.type != "contract":
-                continue
+        contract = [event for event in chain.events if event.type == "contract"]
+        key = _digest(contract, xdr_format, repr((sorted(chain.close_times.items()), options)))
+        path = None if cache is None else cache / f"pages-{key}.pickle"
+        if path is not None and path.exists():
+            serialised = pickle.loads(path.read_bytes())
+        else:
+            serialised = [
+                json.dumps(self.event_json(e, xdr_format), separators=(",", ":")).encode()
+                for e in contract
+            ]
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.with_suffix(".tmp").write_bytes(pickle.dumps(serialised))
+                path.with_suffix(".tmp").replace(path)
+        for event, fragment in zip(contract, serialised, strict=True):
             keys, ids, fragments = self._index.setdefault(event.contract_id, ([], [], []))
             keys.append(event.key)
             ids.append(event.id)
-            serialised = self.event_json(event, xdr_format)
-            fragments.append(json.dumps(serialised, separators=(",", ":")).encode())
+            fragments.append(fragment)
         self.page_seconds: list[float] = []  # time to build each fast getEvents answer
         self.fast_pages = 0
         self.bytes_sent = 0
@@ -183,3 +210,13 @@ class BenchRpc(FakeStellarRpc):
         self.scans.clear()
         self.calls.clear()
         return checked
+
+
+def _digest(events: list[ChainEvent], xdr_format: str, more: str) -> str:
+    """What the serialised events depend on: the events, the format, the fake node's code and
+    chain (``more``)."""
+    digest = hashlib.sha256(xdr_format.encode() + more.encode())
+    digest.update(inspect.getsource(tests.support.stellar_rpc).encode())
+    for event in events:
+        digest.update(repr(dataclasses.astuple(event)).encode())
+    return digest.hexdigest()[:32]

@@ -5,7 +5,13 @@ Every StellarStream event sits in a transaction whose token-transfer event (the 
 cancel's two transfers). Per stream: ``create_v2`` (5% with an invoice-slug memo, followed by
 ``split_exec``), 1-3 ``claim``s, often a ``top_up`` (or ``benefic`` / ``meta_wdrw`` / ``refill``),
 and for a third of the streams a final ``cancel`` or ``archived``. Four streams start per
-ledger; big amounts (> 2**63) on every 7th stream.
+ledger; big amounts (> 2**63) on every 7th stream. That is :func:`generate`, the "deep" shape.
+
+:func:`generate_wide` is the "wide" shape: many more streams at once, few events each. 50,000
+streams by default, 40 starting per ledger, each ``create_v2`` then 3 or 4 events in all: one or
+two ``claim``s and, for 60% of them, a final ``cancel`` (else a last ``claim``), each within
+3,000 ledgers of the stream's start: ~185,000 events over ~4,300 ledgers, so that a batch
+touches thousands of distinct streams and nearly every event folds onto a stored row.
 
 Encoding 400,000 events with stellar_sdk takes about a minute, so each event kind is encoded once
 by the test suite's builders (``tests.support.contract_events``) with sentinel arguments; an
@@ -308,6 +314,43 @@ def generate(n_events: int, seed: int = 2026) -> History:
             b.tx(at, order, [], ("archived", (sid, total, withdrawn, sender, t)))
         sid += 1
     return _assemble(b, sid)
+
+
+WIDE_CREATES_PER_LEDGER = 40
+
+
+def generate_wide(n_streams: int = 50_000, seed: int = 2026) -> History:
+    """The wide shape: ``n_streams`` streams of 3-4 events each, deterministic for ``seed``."""
+    b = _Builder()
+    accounts = [ce.account(1 + i) for i in range(150)]
+    senders, receivers = accounts[:50], accounts[50:147]
+    rng = random.Random(seed)
+    for sid in range(n_streams):
+        created = FIRST_LEDGER + sid // WIDE_CREATES_PER_LEDGER
+        sender, receiver = senders[sid % 50], receivers[sid % 97]
+        amount = 10**12 + sid * 1_000 if sid % 7 else 2**64 + sid
+        now = _now(created)
+        start, end = now + 60, now + 60 + 86_400 * (1 + sid % 30)
+        create = (sid, sender, receiver, TOKEN, amount, start, start, end, now)
+        b.tx(created, sid * 8, [(sender, CONTRACT, amount)], ("create_v2", create))
+        events = 3 if rng.random() < 0.30 else 4  # in all, the creation included
+        cancel = rng.random() < 0.60
+        ledger, withdrawn = created, 0
+        for step in range(1, events):
+            ledger += 1 + rng.randrange(1_000)
+            t = _now(ledger)
+            if step == events - 1 and cancel:
+                to_receiver = (amount - withdrawn) // 3
+                to_sender = amount - withdrawn - to_receiver
+                pays = [(CONTRACT, receiver, to_receiver), (CONTRACT, sender, to_sender)]
+                call = ("cancel", (sid, sender, to_receiver, to_sender, t))
+                b.tx(ledger, sid * 8 + step, pays, call)
+            else:
+                gross = amount // 10
+                withdrawn += gross
+                claim = (sid, receiver, gross, withdrawn, t)
+                b.tx(ledger, sid * 8 + step, [(CONTRACT, receiver, gross)], ("claim", claim))
+    return _assemble(b, n_streams)
 
 
 def _assemble(b: _Builder, streams: int) -> History:

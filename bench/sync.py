@@ -60,7 +60,7 @@ sys.path.insert(0, str(REPO))
 
 import psutil  # noqa: E402
 from bench.fast_rpc import BenchRpc  # noqa: E402
-from bench.history import CONTRACT, History, generate, verify  # noqa: E402
+from bench.history import CONTRACT, History, generate, generate_wide, verify  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from tests.support.db import (  # noqa: E402
     PostgresDatabases,
@@ -88,6 +88,7 @@ RSS_LIMIT_MB = 150
 DEFAULT_PAGE = Settings.model_fields["sync_page_limit"].default
 POLL_SECONDS = 0.05
 MB = 1024 * 1024
+PAGE_CACHE = Path(tempfile.gettempdir()) / "stellarstream-bench-pages"  # see BenchRpc
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -606,9 +607,19 @@ class Results:
         return "\n".join(lines)
 
 
+SHAPES = ("deep", "wide")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=200_000, help="the deep shape's events")
+    parser.add_argument(
+        "--shape",
+        choices=[*SHAPES, "both"],
+        default="deep",
+        help="deep: --events over ~52 streams per 200 events; wide: --streams of 3-4 events",
+    )
+    parser.add_argument("--streams", type=int, default=50_000, help="the wide shape's streams")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement")
     parser.add_argument("--page-limit", type=int, help="STELLARSTREAM_SYNC_PAGE_LIMIT")
@@ -634,14 +645,46 @@ def main() -> None:
     info = machine()
     if "postgres" in kinds:
         info["postgresql"] = postgres_version()
+    shapes = list(SHAPES) if args.shape == "both" else [args.shape]
+    reports = [(shape, bench_shape(shape, args, kinds, variant)) for shape in shapes]
+    print()
+    print("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    command = f".venv/bin/python bench/sync.py --shape {args.shape}"
+    if "deep" in shapes:
+        command += f" --events {args.events}"
+    if "wide" in shapes:
+        command += f" --streams {args.streams}"
+    command += f" --db {args.db} --repeat {args.repeat}"
+    if args.page_limit is not None:
+        command += f" --page-limit {args.page_limit}"
+    command += f" --xdr-format {args.xdr_format} --worker {args.worker}"
+    if args.src is not None:
+        command += f" --src {args.src}"
+    print(f"Command: {command}  ({variant.describe()})")
+    for shape, (about, results) in reports:
+        print()
+        print(f"Shape {shape}: {about}")
+        print()
+        print(results.table())
+        print()
+        print(results.verdict())
 
+
+def bench_shape(
+    shape: str, args: argparse.Namespace, kinds: list[str], variant: Variant
+) -> tuple[str, Results]:
+    """Generate the ``shape``'s history, serve it, sync and check it; its description and
+    results."""
     began = time.perf_counter()
-    history = generate(args.events)
+    history = generate(args.events) if shape == "deep" else generate_wide(args.streams)
     built = time.perf_counter() - began
-    print(
-        f"history: {history.events:,} StellarStream events ({history.streams:,} streams) and "
+    about = (
+        f"{history.events:,} StellarStream events ({history.streams:,} streams) and "
         f"{len(history.chain.events) - history.events:,} token transfers, ledgers "
-        f"{history.first_ledger}-{history.last_ledger}, built in {built:.1f} s; "
+        f"{history.first_ledger}-{history.last_ledger}"
+    )
+    print(
+        f"{shape} history: {about}, built in {built:.1f} s; "
         f"{verify(history)} samples byte-identical to the builders",
         flush=True,
     )
@@ -650,7 +693,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ss-bench-") as tmp:
         workdir = Path(tmp)
         began = time.perf_counter()
-        server = BenchRpc(history.chain, xdr_format=variant.xdr_format)
+        server = BenchRpc(history.chain, xdr_format=variant.xdr_format, cache=PAGE_CACHE)
         checked = server.check(CONTRACT, history.first_ledger, history.last_ledger, 10_000)
         print(
             f"fake node: pages prebuilt in {time.perf_counter() - began:.1f} s; fast path == "
@@ -682,10 +725,12 @@ def main() -> None:
                         results.syncs[label].append(run)
                         pages = server.page_seconds[-run.requests :] or [0.0]
                         print(
-                            f"sync {label} #{number + 1}: {history.events / run.wall:,.0f} "
+                            f"sync {shape} {label} #{number + 1}: "
+                            f"{history.events / run.wall:,.0f} "
                             f"events/s (wall {run.wall:.1f} s, loop {run.seconds:.1f} s), "
-                            f"{run.requests} requests; RSS {run.rss_main:.0f} MB (tree "
-                            f"{run.rss_tree:.0f} MB, PSS {run.pss_tree:.0f} MB); CPU "
+                            f"{run.requests} requests; RSS {run.rss_main:.0f} MB (worker "
+                            f"{run.rss_child:.0f} MB, tree {run.rss_tree:.0f} MB, PSS "
+                            f"{run.pss_tree:.0f} MB); CPU "
                             f"{run.cpu:.1f} s ({run.cpu / history.events * 1e6:.0f} us/event); "
                             f"rest of the machine {run.others_cpu:.1f} CPU s; fake node "
                             f"{run.server_cpu:.2f} CPU s, {statistics.mean(pages) * 1e3:.1f} "
@@ -704,20 +749,7 @@ def main() -> None:
                 )
         finally:
             databases.close()
-    print()
-    print("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
-    command = f".venv/bin/python bench/sync.py --events {args.events} --db {args.db}"
-    command += f" --repeat {args.repeat}"
-    if args.page_limit is not None:
-        command += f" --page-limit {args.page_limit}"
-    command += f" --xdr-format {args.xdr_format} --worker {args.worker}"
-    if args.src is not None:
-        command += f" --src {args.src}"
-    print(f"Command: {command}  ({variant.describe()})")
-    print()
-    print(results.table())
-    print()
-    print(results.verdict())
+    return about, results
 
 
 def measure_ceilings(

@@ -58,6 +58,7 @@ MAX_CONTRACT_IDS = MAX_FILTERS * MAX_CONTRACT_IDS_PER_FILTER
 
 _EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,10})$")
 _RANGE_MESSAGE = re.compile(r"startLedger must be within the ledger range: (\d+) - (\d+)")
+_LIMIT_MESSAGE = re.compile(r"limit must not exceed (\d+)")
 _TX_HASH = re.compile(r"^[0-9a-f]{64}$")
 _INTERNAL_ERROR = -32603
 _SERVER_ERRORS = range(-32099, -32000 + 1)
@@ -299,7 +300,12 @@ class RpcClient:
                     raise ValueError("end_ledger_exclusive must be greater than start_ledger")
                 params["endLedger"] = end_ledger_exclusive
         wanted = frozenset(ids)
-        return self._call("getEvents", params, lambda result: parse_events_page(result, wanted))
+        return self._call(
+            "getEvents",
+            params,
+            lambda result: parse_events_page(result, wanted),
+            lambda content: split_events_body(content, wanted),
+        )
 
     def get_health(self) -> Health:
         return self._call("getHealth", None, _parse_health)
@@ -312,12 +318,20 @@ class RpcClient:
 
     # --- transport and retries ---
 
-    def _call(self, method: str, params: dict[str, Any] | None, parse: Callable[[Any], T]) -> T:
+    def _call(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        parse: Callable[[Any], T],
+        parse_body: Callable[[bytes], T | None] | None = None,
+    ) -> T:
+        """``parse``: the ``result`` of a JSON-RPC success. ``parse_body``: a faster path over
+        a 200 response's bytes; None where it cannot tell (then the body is parsed whole)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(method, params, parse)
+                return self._attempt(method, params, parse, parse_body)
             except _Retry as failure:
                 if attempt > self.max_retries:
                     self._give_up(method, attempt, failure)
@@ -338,7 +352,13 @@ class RpcClient:
         ceiling = min(self.backoff_max, self.backoff_initial * 2 ** min(attempt - 1, 60))
         return self._rng.uniform(0.0, ceiling)
 
-    def _attempt(self, method: str, params: dict[str, Any] | None, parse: Callable[[Any], T]) -> T:
+    def _attempt(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        parse: Callable[[Any], T],
+        parse_body: Callable[[bytes], T | None] | None = None,
+    ) -> T:
         payload: dict[str, Any] = {"jsonrpc": "2.0", "id": next(self._ids), "method": method}
         if params is not None:
             payload["params"] = params
@@ -353,6 +373,13 @@ class RpcClient:
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise _Retry(f"HTTP {status} {response.reason_phrase}", retry_after=retry_after)
+        if parse_body is not None and status == 200:
+            try:
+                parsed = parse_body(response.content)
+            except MalformedResponse as exc:
+                raise _Retry(exc.message, malformed=True) from exc
+            if parsed is not None:
+                return parsed
         try:
             body = jsontext.loads(response.content)
         except ValueError as exc:
@@ -425,6 +452,8 @@ class RpcSource:
     later ones follow the cursor (a node scans at most 10,000 ledgers per request and returns a
     window-end cursor for short pages). ``covered_to`` is :func:`scanned_through` of the page's
     cursor, capped by ``end_ledger`` and the node's latest ledger, and never decreases.
+    ``limit`` events a page, or the node's maximum if it rejects ``limit`` as beyond it ("limit
+    must not exceed N": then N from there on).
     """
 
     name = "rpc"
@@ -487,6 +516,20 @@ class RpcSource:
                 )
 
     def _page(
+        self, contract_ids: list[str], start: int, end: int | None, position: str | None
+    ) -> EventsPage:
+        while True:
+            try:
+                return self._ask(contract_ids, start, end, position)
+            except RpcError as exc:
+                # A node configured with a lower maximum says so: ask for that much from then on.
+                match = _LIMIT_MESSAGE.search(exc.message)
+                lower = int(match.group(1)) if match is not None else 0
+                if not 1 <= lower < self.limit:
+                    raise
+                self.limit = lower
+
+    def _ask(
         self, contract_ids: list[str], start: int, end: int | None, position: str | None
     ) -> EventsPage:
         if position is not None:
@@ -571,6 +614,10 @@ def parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
         for index, item in enumerate(items)
         if (event := _parse_event(item, f"result.events[{index}]", wanted)) is not None
     ]
+    return _page(body, events, len(items))
+
+
+def _page(body: Mapping[str, Any], events: list[RawEvent], returned: int) -> EventsPage:
     cursor = _str(body, "cursor", "result")
     try:
         EventId.parse(cursor)
@@ -583,8 +630,74 @@ def parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
         oldest_ledger=_opt_int(body, "oldestLedger", "result"),
         latest_ledger_close_time=_opt_time(body, "latestLedgerCloseTime", "result"),
         oldest_ledger_close_time=_opt_time(body, "oldestLedgerCloseTime", "result"),
-        returned=len(items),
+        returned=returned,
     )
+
+
+_EVENTS_KEY = re.compile(rb'"events"\s*:\s*\[\s*')
+_NEXT_EVENT = re.compile(rb'}\s*,\s*{\s*"type"\s*:')
+_LAST_EVENT = re.compile(rb"}\s*]")
+
+
+def split_events_body(content: bytes, wanted: frozenset[str]) -> EventsPage | None:
+    """A ``getEvents`` response's page, parsed one event at a time; None if it cannot tell.
+
+    What :func:`parse_events_page` of the parsed body gives, without the whole body's parsed
+    tree at once (~7 KB an XDR-JSON event: 70 MB for a 10,000-event page). Events are cut
+    before each ``{"type":`` that follows a ``},`` (stellar-rpc writes ``type`` first), which no
+    JSON string can hold unescaped; a cut inside an event (a nested object that starts with a
+    "type" key) leaves text that is not one JSON value, so each event is the shortest run of
+    pieces that parses. The rest (the envelope, with the events array emptied) is parsed as
+    usual and must be a plain result whose ``events`` was that array; a body that is anything
+    else (an error, another layout) is left to the whole-body parser (None).
+    """
+    found = _EVENTS_KEY.search(content)
+    if found is None:
+        return None
+    start = position = found.end()
+    items: list[Any] = []
+    if content.startswith(b"]", position):
+        end = position
+    else:
+        end = -1
+        for cut in _NEXT_EVENT.finditer(content, position):
+            item = _one_value(content[position : cut.start() + 1])
+            if item is not None:
+                items.append(item)
+                position = content.index(b"{", cut.start() + 1)
+        for cut in _LAST_EVENT.finditer(content, position):
+            # the last event: the shortest run that parses, ending at "}]"
+            item = _one_value(content[position : cut.start() + 1])
+            if item is not None:
+                items.append(item)
+                end = cut.end() - 1
+                break
+        if end < 0:
+            return None
+    try:
+        envelope = jsontext.loads(content[:start] + content[end:])
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("error") is not None:
+        return None
+    result = envelope.get("result")
+    if not isinstance(result, dict) or result.get("events") != []:
+        return None
+    events = []
+    for index, item in enumerate(items):
+        event = _parse_event(item, f"result.events[{index}]", wanted)
+        if event is not None:
+            events.append(event)
+    return _page(result, events, len(items))
+
+
+def _one_value(piece: bytes) -> Any:
+    """``piece`` parsed if it is one JSON object, else None."""
+    try:
+        value = jsontext.loads(piece)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | None:

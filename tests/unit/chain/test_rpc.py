@@ -24,6 +24,7 @@ from tests.support.stellar_rpc import (
     running_rpc,
 )
 
+from stellarstream.chain import rpc as rpc_module
 from stellarstream.chain.decode import decode
 from stellarstream.chain.rpc import (
     MAX_LEDGERS_PER_REQUEST,
@@ -36,8 +37,10 @@ from stellarstream.chain.rpc import (
     RpcClient,
     RpcError,
     RpcSource,
+    parse_events_page,
     parse_retry_after,
     scanned_through,
+    split_events_body,
 )
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.chain.types import RawEvent
@@ -780,3 +783,136 @@ def test_malformed_xdr_json_events_name_the_field(
     with pytest.raises(MalformedResponse) as caught:
         make_client(max_retries=0).get_events([OURS], start_ledger=1, xdr_format="json")
     assert f"result.events[0].{field}" in caught.value.message
+
+
+# --- getEvents bodies parsed one event at a time ---
+
+
+def _event_item(number: int, value: Any) -> dict[str, Any]:
+    return {
+        "type": "contract",
+        "ledger": 10 + number,
+        "ledgerClosedAt": "2026-01-01T00:00:00Z",
+        "contractId": OURS,
+        "id": str(EventId(10 + number, 1, 0, 0)),
+        "inSuccessfulContractCall": True,
+        "txHash": ce.tx_hash_for(number + 1),
+        "topicJson": [{"symbol": "claim"}, {"u64": str(number)}],
+        "valueJson": value,
+    }
+
+
+def _body(items: list[Any], **extra: Any) -> bytes:
+    result = {"events": items, "cursor": str(EventId.window_end(99)), "latestLedger": 99, **extra}
+    return json.dumps({"jsonrpc": "2.0", "id": 7, "result": result}, separators=(",", ":")).encode()
+
+
+# Values whose text holds the cut marks: nested objects that start with a "type" key, strings
+# with '},{"type":' and '}]' in them, arrays of objects closing an event.
+_TRICKY = [
+    {"map": [{"key": {"symbol": "a"}, "val": {"i128": "-5"}}]},
+    {"type": "nested", "vec": [{"type": 1}, {"type": 2}]},
+    {"string": 'x},{"type":"contract"}]'},
+    {"vec": [{"vec": [{"u32": 1}]}, {"type": {"type": []}}]},
+    {"string": '\\"},{"type":'},
+]
+
+
+@pytest.mark.parametrize("values", [[], _TRICKY[:1], _TRICKY, list(reversed(_TRICKY))])
+def test_split_events_body_gives_what_the_whole_body_parse_gives(values: list[Any]) -> None:
+    items = [_event_item(n, v) for n, v in enumerate(values)]
+    items.append(_event_item(len(values), _TRICKY[1]))
+    body = _body(items, oldestLedger=3, oldestLedgerCloseTime="1784671886")
+    page = split_events_body(body, frozenset([OURS]))
+    assert page is not None
+    assert page == parse_events_page(json.loads(body)["result"], frozenset([OURS]))
+    assert [e.value_json for e in page.events] == [
+        json.dumps(v, separators=(",", ":"), ensure_ascii=False) for v in [*values, _TRICKY[1]]
+    ]
+
+
+@given(
+    st.lists(
+        st.recursive(
+            st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=12),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["type", "vec", "key", "x"]), inner, max_size=3)
+            ),
+            max_leaves=10,
+        ).map(lambda v: {"type": v}),
+        max_size=6,
+    )
+)
+@settings(max_examples=200, database=None, deadline=None)
+def test_split_events_body_matches_the_whole_body_parse_on_any_values(
+    values: list[dict[str, Any]],
+) -> None:
+    body = _body([_event_item(n, v) for n, v in enumerate(values)])
+    page = split_events_body(body, frozenset([OURS]))
+    assert page == parse_events_page(json.loads(body)["result"], frozenset([OURS]))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # "type" not first
+        _body([{k: v for k, v in reversed(_event_item(n, 1).items())} for n in range(2)]),
+        b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"limit must not exceed 5"}}',
+        b'{"jsonrpc":"2.0","id":1,"result":{"events":[{"type":"contract"}',  # cut short
+        b'{"jsonrpc":"2.0","id":1,"result":{"x":{"events":[]},"cursor":"1"}}',  # not result's
+    ],
+)
+def test_split_events_body_leaves_other_bodies_to_the_whole_body_parser(body: bytes) -> None:
+    assert split_events_body(body, frozenset([OURS])) is None
+
+
+def test_split_events_body_reads_a_body_with_spaces() -> None:
+    items = [_event_item(n, _TRICKY[n]) for n in range(3)]
+    compact = _body(items)
+    spaced = json.dumps(json.loads(compact), indent=1).encode()
+    assert b"}, {" not in spaced and b"},\n" in spaced  # one item per line
+    page = split_events_body(spaced, frozenset([OURS]))
+    assert page is not None and page == split_events_body(compact, frozenset([OURS]))
+    assert len(page.events) == 3
+
+
+def test_split_events_body_names_a_malformed_events_field() -> None:
+    items = [_event_item(0, {"u32": 1}), {**_event_item(1, {"u32": 1}), "txHash": "nope"}]
+    with pytest.raises(MalformedResponse, match=r"result\.events\[1\]\.txHash"):
+        split_events_body(_body(items), frozenset([OURS]))
+
+
+def test_a_large_page_is_one_request_and_parses_in_parts(
+    rpc: tuple[str, FakeStellarRpc],
+    make_client: Callable[..., RpcClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, server = rpc
+    fill(server.chain, [5 + i // 40 for i in range(4_000)])
+    whole: list[int] = []
+    original = rpc_module.parse_events_page
+
+    def counted(*args: Any) -> EventsPage:
+        whole.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(rpc_module, "parse_events_page", counted)
+    source = RpcSource(make_client(timeout=30), limit=10_000)
+    events = [e for b in source.batches([OURS], 1, 999) for e in b.events]
+    assert events == server.chain.raw_events([OURS], xdr_format="json")
+    assert server.requests["getEvents"] == 1
+    assert not whole  # the page went through split_events_body
+
+
+def test_rpc_source_takes_the_nodes_lower_page_limit(
+    rpc: tuple[str, FakeStellarRpc], client: RpcClient
+) -> None:
+    _, server = rpc
+    server.max_limit = 3
+    fill(server.chain, [4, 5, 6, 7, 8, 9, 10])
+    source = RpcSource(client, limit=10_000)
+    events = [e for b in source.batches([OURS], 1, 20) for e in b.events]
+    assert [e.ledger for e in events] == [4, 5, 6, 7, 8, 9, 10]
+    assert source.limit == 3
+    assert [call[1]["pagination"]["limit"] for call in server.calls] == [10_000, 3, 3, 3]
