@@ -62,8 +62,13 @@ _PAUSE_EVENTS = ContractEvent.event_type.in_(
 )
 
 
-# The data version (newest stored event id, one probe of the primary key), read by the same
-# statement as the rows it goes with: see StreamService.paused_at.
+# The data version: a value that changes whenever stream rows, the pause state or the /stats
+# figures may have, except through the clock: the newest contract_events id (one probe of the
+# primary key), read by the same statement as the rows it goes with. Every stored event takes a
+# new id, and those change only in the transaction that stores their events
+# (ingest.pipeline.ingest_batch). The one exception: two writers at once (the live indexer and
+# a backfill), when the one holding lower ids commits second; its events then show within the
+# caches' max age.
 _DATA_VERSION = select(func.coalesce(func.max(ContractEvent.id), 0)).scalar_subquery()
 
 
@@ -162,7 +167,7 @@ class StreamService:
 
         Pause state changes only with a stored event, so this process reuses what it last
         looked up while the version is the same (and for at most the cache's max age: see
-        ``data_version`` for the one way an event can show late). No cache: looked up now.
+        ``_DATA_VERSION`` for the one way an event can show late). No cache: looked up now.
         """
         if self._pause_cache is None:
             return self.paused_contracts(conn)
@@ -473,9 +478,10 @@ class StreamService:
         """Counts and sums over every stream, computed at ``as_of``; the indexer's ledgers now.
 
         With a stats cache, the counts and sums last computed in this process are served again
-        while :meth:`data_version` is unchanged and they are at most its max age old. The
-        ledgers (a few checkpoint rows) are read on every request: the live indexer moves them
-        on every poll, new events or not, and they must not make the counts be recomputed.
+        while the data version (``_DATA_VERSION``) is unchanged and they are at most its max
+        age old. The ledgers (a few checkpoint rows) are read on every request: the live
+        indexer moves them on every poll, new events or not, and they must not make the counts
+        be recomputed.
         """
         cache = self._stats_cache
         if cache is None or cache.max_age_seconds <= 0:
@@ -493,17 +499,6 @@ class StreamService:
         latest = max((ledger for ledger, _ in states), default=None)
         network = max((seen or 0 for _, seen in states), default=None) or None
         return latest, network
-
-    def data_version(self, session: Session) -> int:
-        """A value that changes whenever the counts and sums may have, except through the clock:
-        the newest ``contract_events`` id (one probe of the primary key).
-
-        Every stored event takes a new id, and ``streams`` rows (and the pause state) change
-        only in the transaction that stores their events (``ingest.pipeline.ingest_batch``).
-        The one exception: two writers at once (the live indexer and a backfill), when the
-        one holding lower ids commits second; its events then show within the max age.
-        """
-        return int(session.scalar(select(func.coalesce(func.max(ContractEvent.id), 0))) or 0)
 
     def _compute_stats(self, session: Session, now: int) -> Stats:
         # From the totals the projection keeps (streams.totals): a few hundred rows and the
