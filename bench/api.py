@@ -692,6 +692,25 @@ def verify_sample(database_url: str, ds: Dataset, log: Any) -> None:
 # --- processes -----------------------------------------------------------------------------------
 
 
+def migrated_env(db_url: str, contract: str, workdir: Path, **extra: str) -> dict[str, str]:
+    """The API's environment as a benchmark serves it (rate limits off, log level warning,
+    Prometheus multiprocess dir in ``workdir``), after ``stellarstream db upgrade`` with it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
+    env.update(
+        STELLARSTREAM_DATABASE_URL=db_url,
+        STELLARSTREAM_CONTRACT_IDS=contract,
+        STELLARSTREAM_LOG_LEVEL="warning",
+        STELLARSTREAM_RATE_LIMITS_ENABLED="false",
+        STELLARSTREAM_VAR_DIR=str(workdir / "var"),
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
+        **extra,
+    )
+    (workdir / "prometheus").mkdir()
+    cli = Path(sys.executable).parent / "stellarstream"
+    subprocess.run([str(cli), "db", "upgrade"], env=env, cwd=workdir, check=True, timeout=300)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -1204,18 +1223,7 @@ def main() -> int:
             conn.execute(f'CREATE DATABASE "{args.db_name}"')
             created = True
         log(f"database {args.db_name} created; migrating")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
-        env.update(
-            STELLARSTREAM_DATABASE_URL=db_url_text,
-            STELLARSTREAM_CONTRACT_IDS=CONTRACT,
-            STELLARSTREAM_LOG_LEVEL="warning",
-            STELLARSTREAM_RATE_LIMITS_ENABLED="false",
-            STELLARSTREAM_VAR_DIR=str(workdir / "var"),
-            PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
-        )
-        (workdir / "prometheus").mkdir()
-        cli = Path(sys.executable).parent / "stellarstream"
-        subprocess.run([str(cli), "db", "upgrade"], env=env, cwd=workdir, check=True, timeout=300)
+        env = migrated_env(db_url_text, CONTRACT, workdir)
         ds = Dataset(streams=args.streams, now=int(time.time()), addresses=[], tokens=[])
         t0 = time.monotonic()
         log(f"loading {ds.streams:,} streams and {ds.events:,} events")

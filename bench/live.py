@@ -31,7 +31,6 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import start_gunicorn, stop, wait_ready  # noqa: E402
+from api import migrated_env, start_gunicorn, stop, wait_ready  # noqa: E402
 from tests.support import contract_events as ce  # noqa: E402
 from tests.support.seed import ingest_events  # noqa: E402
 
@@ -240,19 +239,7 @@ def main() -> int:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{args.db_name}"')
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STELLARSTREAM_")}
-        env.update(
-            STELLARSTREAM_DATABASE_URL=db_url,
-            STELLARSTREAM_CONTRACT_IDS=C,
-            STELLARSTREAM_LOG_LEVEL="warning",
-            STELLARSTREAM_RATE_LIMITS_ENABLED="false",
-            STELLARSTREAM_LIVE_POLL_SECONDS="1",
-            STELLARSTREAM_VAR_DIR=str(workdir / "var"),
-            PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
-        )
-        (workdir / "prometheus").mkdir()
-        cli = Path(sys.executable).parent / "stellarstream"
-        subprocess.run([str(cli), "db", "upgrade"], env=env, cwd=workdir, check=True, timeout=300)
+        env = migrated_env(db_url, C, workdir, STELLARSTREAM_LIVE_POLL_SECONDS="1")
         ingest_events(db_url, [_create(0)], [C])
         server = start_gunicorn("api", "stellarstream.api.asgi:app", args.workers, env, workdir, [])
         wait_ready(server, "/livez", args.workers)
