@@ -56,6 +56,7 @@ def test_every_sdk_method_hits_a_documented_route(
             ),
             "Streams.list": lambda: client.streams.list(),
             "Streams.retrieve": lambda: client.streams.retrieve(sid),
+            "Streams.wait_for": lambda: client.streams.wait_for(sid),
             "Streams.list_events": lambda: client.streams.list_events(sid),
             "Streams.retrieve_history": lambda: client.streams.retrieve_history(sid),
             "Streams.retrieve_yield": lambda: client.streams.retrieve_yield(sid),

@@ -18,6 +18,7 @@ Hierarchy::
     ├── SimulationError                the call fails in simulation (``contract_error_code``)
     ├── TransactionFailedError         rejected, or failed in a ledger (result codes)
     ├── SigningError                   the signer did not sign, or another signature is needed
+    ├── NotIndexedError                the API did not show a landed change within the wait
     └── NotInitializedError            ``Nebula`` used before ``Nebula.initialize``
 
 Every error has ``message``, ``status`` (HTTP status or ``None``), ``code`` (the API's error code,
@@ -39,6 +40,7 @@ __all__ = [
     "ConflictError",
     "NebulaError",
     "NotFoundError",
+    "NotIndexedError",
     "NotInitializedError",
     "PermissionDeniedError",
     "RPCError",
@@ -241,6 +243,11 @@ class TransactionFailedError(NebulaError):
 class SigningError(NebulaError):
     """The signer did not return a valid signed transaction, or the call needs a signature the
     given signer cannot make."""
+
+
+class NotIndexedError(NebulaError):
+    """``streams.wait_for`` gave up: the API did not show the stream (at the ledger asked for)
+    in time. The chain has it; the indexer is behind or stopped (see ``sync_status``)."""
 
 
 class NotInitializedError(NebulaError):

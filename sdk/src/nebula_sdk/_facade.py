@@ -162,21 +162,36 @@ class Nebula:
         limit: int | None = None,
         cursor: str | None = None,
         *,
+        sender: str | None = None,
+        receiver: str | None = None,
         direction: Direction | None = None,
         status: StreamStatus | str | None = None,
         token: str | None = None,
+        contract: str | None = None,
         sort: Sort | None = None,
     ) -> SyncCursorPage[Stream]:
-        """Streams (of ``address``, sent or received); iterate the page to walk all pages."""
+        """Streams by every filter the API has: ``sender``, ``receiver``, ``address`` (sent or
+        received, narrowed by ``direction``), ``status``, ``token``, ``contract``; ``sort``.
+        Iterate the page to walk all pages."""
         return cls.client().streams.list(
+            sender=sender,
+            receiver=receiver,
             address=address,
-            limit=limit,
-            cursor=cursor,
             direction=direction,
             status=status,
             token=token,
+            contract=contract,
             sort=sort,
+            limit=limit,
+            cursor=cursor,
         )
+
+    @classmethod
+    def wait_for_stream(
+        cls, stream_id: str, *, ledger: int | None = None, timeout: float = 60.0
+    ) -> Stream:
+        """The stream once the indexer shows it (with ``ledger``: its change in that ledger)."""
+        return cls.client().streams.wait_for(stream_id, ledger=ledger, timeout=timeout)
 
     @classmethod
     def get_stream_history(cls, stream_id: str) -> StreamHistory:

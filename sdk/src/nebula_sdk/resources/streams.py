@@ -8,11 +8,13 @@ signed here (or by your wallet), submitted, and awaited; the indexer then shows 
 
 from __future__ import annotations
 
+import time
 from typing import Literal, Unpack, overload
 
 from stellar_sdk import Keypair, scval
 
 from .._constants import API_PREFIX, START_BUFFER_SECONDS
+from .._exceptions import NotFoundError, NotIndexedError
 from .._resource import AsyncAPIResource, SyncAPIResource
 from .._types import AsyncSigner, Signer
 from .._utils import check_address, split_stream_id
@@ -21,7 +23,7 @@ from ..lib.invocations import Call, cancel_call, create_stream_call, top_up_call
 from ..pagination import AsyncCursorPage, SyncCursorPage
 from ..types.cancel_stream_params import CancelStreamParams
 from ..types.contract_call_result import ContractCallResult
-from ..types.create_stream_params import CreateStreamFields, CreateStreamParams
+from ..types.create_stream_params import CreateStreamFields, CreateStreamParams, contract_names
 from ..types.create_stream_result import CreateStreamResult
 from ..types.prepared_transaction import PreparedTransaction
 from ..types.search_hit import SearchHit
@@ -93,9 +95,13 @@ def _source(signer: Signer | AsyncSigner | None, source: str | None, actor: str)
 def _create_params(
     params: CreateStreamParams | None, fields: CreateStreamFields
 ) -> CreateStreamParams:
-    if params is not None and fields:
-        return params.model_copy(update=dict(fields))
-    return params if params is not None else CreateStreamParams.model_validate(dict(fields))
+    """``params`` with ``fields`` over it (either's names), validated as a whole."""
+    if params is None:
+        return CreateStreamParams.model_validate(dict(fields))
+    if not fields:
+        return params
+    merged = {**params.model_dump(exclude_unset=True), **contract_names(fields)}
+    return CreateStreamParams.model_validate(merged)
 
 
 def _create_result(call: Call, landed: Landed, start: int, end: int) -> CreateStreamResult:
@@ -177,6 +183,18 @@ def _top_up_parts(
     return TopUpParams(stream_id=stream_id, extra_amount=extra_amount, sender=sender)
 
 
+def _shown(stream: Stream, ledger: int | None) -> bool:
+    return ledger is None or stream.updated_ledger >= ledger
+
+
+def _not_indexed(stream_id: str, ledger: int | None, timeout: float) -> NotIndexedError:
+    at = "" if ledger is None else f" at ledger {ledger} or later"
+    return NotIndexedError(
+        f"stream {stream_id} not shown by the API{at} after {timeout:g} s: "
+        "the indexer is behind or stopped (see sync_status)"
+    )
+
+
 class Streams(SyncAPIResource):
     # --- reads (API) ---
 
@@ -208,6 +226,26 @@ class Streams(SyncAPIResource):
     def retrieve(self, stream_id: str) -> Stream:
         """One stream by public id (``"C...-42"``), amounts computed now."""
         return self._get(_path(stream_id), cast_to=Stream)
+
+    def wait_for(
+        self, stream_id: str, *, ledger: int | None = None, timeout: float = 60.0
+    ) -> Stream:
+        """The stream once the API shows it (and, with ``ledger``, its change in that ledger).
+
+        A contract call's result has the ``stream_id`` and ``ledger`` to pass; the indexer
+        usually shows them within seconds. Raises :class:`NotIndexedError` after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                stream = self.retrieve(stream_id)
+                if _shown(stream, ledger):
+                    return stream
+            except NotFoundError:
+                pass
+            if time.monotonic() >= deadline:
+                raise _not_indexed(stream_id, ledger, timeout)
+            self._client._sleep(self._client._poll_interval)
 
     def list_events(
         self, stream_id: str, *, limit: int | None = None, cursor: str | None = None
@@ -445,6 +483,26 @@ class AsyncStreams(AsyncAPIResource):
 
     async def retrieve(self, stream_id: str) -> Stream:
         return await self._get(_path(stream_id), cast_to=Stream)
+
+    async def wait_for(
+        self, stream_id: str, *, ledger: int | None = None, timeout: float = 60.0
+    ) -> Stream:
+        """The stream once the API shows it (and, with ``ledger``, its change in that ledger).
+
+        A contract call's result has the ``stream_id`` and ``ledger`` to pass; the indexer
+        usually shows them within seconds. Raises :class:`NotIndexedError` after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                stream = await self.retrieve(stream_id)
+                if _shown(stream, ledger):
+                    return stream
+            except NotFoundError:
+                pass
+            if time.monotonic() >= deadline:
+                raise _not_indexed(stream_id, ledger, timeout)
+            await self._client._sleep(self._client._poll_interval)
 
     async def list_events(
         self, stream_id: str, *, limit: int | None = None, cursor: str | None = None

@@ -1,23 +1,51 @@
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._utils import I128_MAX, I128_MIN, MEMO_PATTERN, U32_MAX, U64_MAX, check_address
 
-__all__ = ["CreateStreamFields", "CreateStreamParams"]
+__all__ = ["SEED_NAMES", "CreateStreamFields", "CreateStreamParams", "contract_names"]
+
+SEED_NAMES = {"amount": "total_amount", "token_address": "token"}
+"""The seed's (and the invoice links') names -> the contract's ``StreamArgs`` names."""
+
+
+def contract_names(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with the seed's names (``amount``, ``token_address``) as the contract's.
+
+    Both names of one field with different values is an error: which one was meant is unknown.
+    """
+    out = dict(fields)
+    for seed, name in SEED_NAMES.items():
+        if seed not in out:
+            continue
+        value = out.pop(seed)
+        if name in out and out[name] != value:
+            raise ValueError(f"give {seed} or {name}, not both (they are the same field)")
+        out[name] = value
+    return out
 
 
 class CreateStreamParams(BaseModel):
     """Arguments of the V2 contract's ``create_stream(args: StreamArgs)``.
 
-    Every ``StreamArgs`` key is here with the contract's default. Give either ``duration`` (start
-    and end are then computed from the latest ledger's close time) or ``end_time``.
-    ``sender`` defaults to the signing account.
+    The seed's names work: ``amount`` (base units) and ``token_address`` (the token contract),
+    with ``duration`` and ``yield_enabled``. Every ``StreamArgs`` key is accepted too, under the
+    contract's name (``total_amount``, ``token``, ``start_time``, ``cliff_time``, ...), with the
+    contract's default: the advanced form. Give either ``duration`` (start and end are then
+    computed from the latest ledger's close time) or ``end_time``. ``sender`` defaults to the
+    signing account.
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_names(cls, data: Any) -> Any:
+        return contract_names(data) if isinstance(data, Mapping) else data
 
     receiver: str
     token: str
@@ -79,11 +107,23 @@ class CreateStreamParams(BaseModel):
             raise ValueError("end_time must be after start_time")
         return self
 
+    @property
+    def amount(self) -> int:
+        """``total_amount`` under the seed's name."""
+        return self.total_amount
+
+    @property
+    def token_address(self) -> str:
+        """``token`` under the seed's name."""
+        return self.token
+
 
 class CreateStreamFields(TypedDict, total=False):
-    """The fields of :class:`CreateStreamParams` as keyword arguments."""
+    """The fields of :class:`CreateStreamParams` as keyword arguments (either name of a field)."""
 
     receiver: str
+    amount: int
+    token_address: str
     token: str
     total_amount: int
     sender: str | None
