@@ -200,6 +200,7 @@ def test_search_hits_are_streams_with_how_they_matched(api_url: str, database_ur
     [hit] = list(Nebula.search_streams(f"{CONTRACT}-4"))
     assert isinstance(hit, SearchHit) and isinstance(hit, Stream)
     assert (hit.match, hit.id, hit.stream_id, hit.total_amount) == ("id", f"{CONTRACT}-4", 4, 10**6)
+    assert (hit.amount, hit.token_address) == (hit.total_amount, hit.token) == (10**6, ce.TOKEN)
     assert type(hit.stream) is Stream and hit.stream.id == hit.id
     assert "match" not in hit.stream.model_dump()
 

@@ -44,3 +44,13 @@ class Stream(BaseModel):
     updated_ledger: int
     as_of: int
     """The time (Unix seconds) the computed amounts and status use."""
+
+    @property
+    def amount(self) -> int:
+        """``total_amount`` under the seed's (and the invoice links') name."""
+        return self.total_amount
+
+    @property
+    def token_address(self) -> str:
+        """``token`` under the seed's (and the invoice links') name."""
+        return self.token
