@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from stellarstream.api.deps import AppContext, Context
+from stellarstream.api.routing import DirectRoute
 from stellarstream.api.schemas.streams import (
     ContractSyncOut,
     SearchHit,
@@ -265,7 +266,6 @@ def _token_units(value: int, decimals: int) -> str:
     return f"{sign}{whole}.{fraction:0{decimals}d}" if decimals else f"{sign}{whole}"
 
 
-@router.get("/streams/{stream_id}", response_model=StreamOut)
 async def get_stream(stream_id: str, request: Request) -> Response:
     """One stream, with amounts computed now."""
     context, service = _hot(request)
@@ -285,6 +285,15 @@ async def get_stream(stream_id: str, request: Request) -> Response:
     if paused is None:  # a new data version (or a stale one): look it up, off the event loop
         paused = await read(context, lambda conn: service.paused_at(conn, row.data_version))
     return json_response(stream_document(row, service.now(), paused, row.invoice_slug))
+
+
+router.add_api_route(  # the hottest read: called without dependency solving (api/routing.py)
+    "/streams/{stream_id}",
+    get_stream,
+    methods=["GET"],
+    response_model=StreamOut,
+    route_class_override=DirectRoute,
+)
 
 
 @router.get("/streams/{stream_id}/events", response_model=StreamEventList)
