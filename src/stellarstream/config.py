@@ -91,6 +91,7 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     token_decimals: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    token_symbols: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     default_token_decimals: int = Field(default=7, ge=0, le=38)
     yield_default_apy_bps: int = Field(default=0, ge=0, le=100_000)
     yield_vault_apy_bps: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
@@ -161,6 +162,20 @@ class Settings(BaseSettings):
             if not sep or not number.strip().isdigit():
                 raise ValueError(f"{part!r} is not CONTRACT:NUMBER")
             pairs[key.strip()] = int(number)
+        return pairs
+
+    @field_validator("token_symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        """``C...:USDC,C...:EURC`` -> {"C...": "USDC", "C...": "EURC"}."""
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, symbol = part.partition(":")
+            if not sep or not 1 <= len(symbol.strip()) <= 32:
+                raise ValueError(f"{part!r} is not CONTRACT:SYMBOL (a symbol of 1-32 characters)")
+            pairs[key.strip()] = symbol.strip()
         return pairs
 
     @field_validator("contract_ids", "cors_origins", mode="before")

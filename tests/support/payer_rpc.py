@@ -42,7 +42,12 @@ from stellar_sdk.operation import InvokeHostFunction
 
 from stellarstream.chain.invocation import CREATE_STREAM, STREAM_ARGS_KEYS
 from tests.support.server import serve
-from tests.support.soroban_rpc import admit, final_result, transaction_answer
+from tests.support.soroban_rpc import (
+    admit,
+    final_result,
+    token_metadata_answer,
+    transaction_answer,
+)
 from tests.support.stellar_rpc import INVALID_PARAMS, Chain, FakeStellarRpc, RpcFault
 
 MIN_RESOURCE_FEE = 90_353
@@ -61,6 +66,8 @@ class SorobanState:
     send_statuses: deque[str] = field(default_factory=deque)  # one-shot "ERROR"/"TRY_AGAIN_LATER"
     fail_next: bool = False  # the next transaction sent lands FAILED (the contract call traps)
     pending_polls: int = 1  # NOT_FOUND answers to getTransaction before a sent one is final
+    # Token contracts' SEP-41 metadata: C... -> (symbol, name, decimals), read by simulation.
+    tokens: dict[str, tuple[str, str, int]] = field(default_factory=dict)
 
 
 def _failed(message: str, latest_ledger: int) -> dict[str, Any]:
@@ -207,6 +214,11 @@ class PayerRpc(FakeStellarRpc):
         self.simulated.append(envelope)
         if self.state.simulation_error is not None:
             return _failed(self.state.simulation_error, latest)
+        metadata = token_metadata_answer(
+            envelope, self.state.tokens, latest, skip=self.state.contracts
+        )
+        if metadata is not None:
+            return metadata
         operations = envelope.transaction.operations
         if len(operations) != 1 or not isinstance(operations[0], InvokeHostFunction):
             raise RpcFault(

@@ -179,6 +179,9 @@ class FakeSorobanRpc(FakeStellarRpc):
         self.pending_polls = 1
         self.transactions: dict[str, dict[str, Any]] = {}
         self._polls: dict[str, int] = {}
+        # Token contracts (C... -> (symbol, name, decimals)): their SEP-41 metadata functions
+        # answer in simulation; any other contract fails there as a missing function does.
+        self.tokens: dict[str, tuple[str, str, int]] = {}
 
     # --- dispatch ---
 
@@ -259,6 +262,9 @@ class FakeSorobanRpc(FakeStellarRpc):
         self.simulated.append(envelope)
         if self.simulation_errors:
             return self._failed_simulation(self.simulation_errors.popleft())
+        metadata = self._token_metadata(envelope)
+        if metadata is not None:
+            return metadata
         try:
             function, args = self._invocation(envelope)
             outcome = self._run(function, args, dry_run=True)
@@ -284,6 +290,11 @@ class FakeSorobanRpc(FakeStellarRpc):
             "cost": {"cpuInsns": "1635562", "memBytes": "1295756"},
             "latestLedger": self.chain.latest_ledger,
         }
+
+    def _token_metadata(self, envelope: TransactionEnvelope) -> dict[str, Any] | None:
+        return token_metadata_answer(
+            envelope, self.tokens, self.chain.latest_ledger, skip={self.contract_id}
+        )
 
     def _failed_simulation(self, error: str) -> dict[str, Any]:
         # The recorded FailedSimulationResult shape: error, events, cost, latestLedger.
@@ -502,6 +513,51 @@ def transaction_answer(
         return {**not_found, "txHash": tx_hash, "latestLedger": chain.latest_ledger}
     answer: dict[str, Any] = transactions[tx_hash]
     return answer
+
+
+def token_metadata_answer(
+    envelope: TransactionEnvelope,
+    tokens: dict[str, tuple[str, str, int]],
+    latest_ledger: int,
+    *,
+    skip: set[str],
+) -> dict[str, Any] | None:
+    """A fake node's answer to a read-only ``symbol``/``name``/``decimals`` simulation on a
+    contract not in ``skip``: the value for ``tokens`` (C... -> (symbol, name, decimals)), the
+    recorded failed-simulation shape for any other contract; None for any other call."""
+    ops = envelope.transaction.operations
+    if len(ops) != 1 or not isinstance(ops[0], InvokeHostFunction):
+        return None
+    invoke = ops[0].host_function.invoke_contract
+    if invoke is None:
+        return None
+    contract = Address.from_xdr_sc_address(invoke.contract_address).address
+    function = invoke.function_name.sc_symbol.decode()
+    if contract in skip or function not in ("symbol", "name", "decimals"):
+        return None
+    if contract not in tokens:
+        return {
+            "error": "HostError: Error(Storage, MissingValue)\n\nEvent log (newest first):\n"
+            f"   0: [Diagnostic Event] contract:{contract}, topics:[error], "
+            f'data:"trying to invoke non-existent contract function {function}"',
+            "events": [],
+            "cost": {"cpuInsns": "0", "memBytes": "0"},
+            "latestLedger": latest_ledger,
+        }
+    symbol, name, decimals = tokens[contract]
+    value = {
+        "symbol": scval.to_string(symbol),
+        "name": scval.to_string(name),
+        "decimals": scval.to_uint32(decimals),
+    }[function]
+    return {
+        "transactionData": SorobanDataBuilder().set_resource_fee(1_000).build().to_xdr(),
+        "minResourceFee": "1000",
+        "events": [],
+        "results": [{"auth": [], "xdr": value.to_xdr()}],
+        "cost": {"cpuInsns": "100000", "memBytes": "10000"},
+        "latestLedger": latest_ledger,
+    }
 
 
 @contextmanager

@@ -33,6 +33,14 @@ function tokensById() {
   return Object.fromEntries(list.map((t) => [t.address, t]));
 }
 
+// The token of a link or stream: the page's list, else the API's tokenInfo (symbol and
+// decimals the server knows), else the short address with 7 decimals.
+function tokenOf(tokens, address, info) {
+  if (tokens[address]) return tokens[address];
+  const short = address.slice(0, 4) + "…" + address.slice(-4);
+  return { label: (info && info.symbol) || short, decimals: info ? info.decimals : 7 };
+}
+
 function message(id, text) {
   const element = $(id);
   if (!element) return;
@@ -382,7 +390,7 @@ function renderLinks() {
   const list = $("links-list");
   list.replaceChildren();
   for (const link of links) {
-    const token = tokens[link.tokenAddress] || { label: link.tokenAddress.slice(0, 4) + "…", decimals: 7 };
+    const token = tokenOf(tokens, link.tokenAddress, link.tokenInfo);
     const item = document.createElement("li");
     item.dataset.slug = link.slug;
     item.dataset.status = link.status;
@@ -473,7 +481,7 @@ function renderStreams(streams) {
   const list = $("streams-list");
   list.replaceChildren();
   for (const stream of streams) {
-    const token = tokens[stream.token] || { label: stream.token.slice(0, 4) + "…", decimals: 7 };
+    const token = tokenOf(tokens, stream.token, stream.tokenInfo);
     const units = (value) => `${tokenUnits(value, token.decimals)} ${token.label}`;
     const incoming = stream.receiver === session.account;
     const item = document.createElement("li");

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from stellarstream import __version__
 from stellarstream.api.access import AccessLogMiddleware
@@ -43,17 +46,32 @@ from stellarstream.db.engine import (
 from stellarstream.db.hot import HotReads
 from stellarstream.invoices.submission import Followers, Submissions
 from stellarstream.streams.cache import VersionedCache
+from stellarstream.tokens.directory import TokenDirectory
+
+log = structlog.get_logger(__name__)
 
 SWITCH_INTERVAL_SECONDS = 0.001
+TOKEN_REFRESH_SECONDS = 30.0
+
+
+async def refresh_tokens(tokens: TokenDirectory) -> None:
+    """Keep this worker's token names current: the table, and tokens in use it lacks."""
+    while True:
+        try:
+            await run_in_threadpool(tokens.refresh)
+        except Exception:  # the database away for a moment: the next pass tries again
+            log.warning("token_metadata_refresh_failed", exc_info=True)
+        await asyncio.sleep(TOKEN_REFRESH_SECONDS)
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     """Build the API for ``settings``. The database schema must already be migrated."""
     engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
     context = AppContext(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         read_sessions=make_read_sessionmaker(engine),
         read_engine=make_read_engine(engine),
         hot=None if engine.dialect.name == "sqlite" else HotReads(settings.resolved_database_url),
@@ -62,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         pause_cache=VersionedCache(
             settings.stats_max_age_seconds, lambda: clock().timestamp(), single_flight=False
         ),
+        tokens=TokenDirectory(settings, sessions, clock),
     )
 
     metrics = Metrics(engine, clock)
@@ -83,9 +102,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         if context.hot is not None:
             await context.hot.open()
         await feed.start()
+        token_names = asyncio.create_task(refresh_tokens(context.tokens), name="token-metadata")
         previous = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         yield
+        token_names.cancel()
         await feed.stop()
         sys.setswitchinterval(previous)  # as it was (a process that starts several apps: tests)
         gc.unfreeze()  # collectable again

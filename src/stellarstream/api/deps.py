@@ -18,6 +18,7 @@ from stellarstream.errors import AuthError
 from stellarstream.invoices.service import InvoiceService
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.service import Stats
+from stellarstream.tokens.directory import TokenDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class AppContext:
     clock: Clock
     stats_cache: VersionedCache[Stats]  # this process's last /stats figures
     pause_cache: VersionedCache[frozenset[str]]  # this process's last pause state
+    tokens: TokenDirectory  # token symbols and decimals (settings, then the chain's word)
 
 
 async def get_context(request: Request) -> AppContext:  # async: no thread pool hop

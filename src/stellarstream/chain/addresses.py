@@ -26,6 +26,11 @@ def is_muxed(value: str) -> bool:
     return StrKey.is_valid_med25519_public_key(value)
 
 
+def short(address: str, keep: int = 4) -> str:
+    """``GABC…WXYZ`` for display next to the full address."""
+    return address if len(address) <= 2 * keep + 1 else f"{address[:keep]}…{address[-keep:]}"
+
+
 def base_account(address: str) -> str:
     """The G... account behind a muxed M... address (contracts pay accounts); others as is."""
     if address.startswith("M"):

@@ -331,3 +331,23 @@ class WebhookSweep(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     swept_to: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TokenMetadata(Base):
+    """What a token contract says of itself (SEP-41 ``symbol``, ``name``, ``decimals``), read by
+    simulation and kept here so that pages and the API name tokens without asking the RPC.
+
+    ``is_token`` is False when the contract answered but is not a token (the row then only
+    records when it was checked). ``checked_at`` dates the last read; a failed read (RPC down)
+    leaves no row, or the old one as it was.
+    """
+
+    __tablename__ = "token_metadata"
+
+    contract_id: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    is_token: Mapped[bool] = mapped_column(Boolean)
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(256))
+    decimals: Mapped[int | None] = mapped_column(Integer)
+    home_domain: Mapped[str | None] = mapped_column(String(255))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,10 +6,12 @@ import random
 
 import pytest
 
+from stellarstream.api.schemas.common import TokenInfoOut
 from stellarstream.api.schemas.streams import StreamOut, stream_document
 from stellarstream.db.models import Stream
 from stellarstream.streams.ids import public_id
 from stellarstream.streams.view import amounts_of, status_of
+from stellarstream.tokens.directory import TokenInfo
 
 C = "CA3D5KRYM6CB7OWQ6TWYRR3Z4T7GNZLKERYNZGGA5SOAOPIFY6YQGAXE"
 G1 = "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"
@@ -59,6 +61,8 @@ def test_document_equals_the_models_json(seed: int) -> None:
     paused = frozenset({C}) if rng.random() < 0.3 else frozenset()
     slug = stream.memo if rng.random() < 0.5 else None
     amounts = amounts_of(stream, now)
+    symbol = rng.choice([None, "USDC"])
+    token = TokenInfo(C, symbol, symbol and f"{symbol}:{G1}", rng.choice([0, 7, 18]), None)
     model = StreamOut(
         id=public_id(stream.contract_id, stream.stream_id),
         contract=stream.contract_id,
@@ -68,6 +72,9 @@ def test_document_equals_the_models_json(seed: int) -> None:
         receiver=stream.receiver,
         beneficiary=stream.beneficiary,
         token=stream.token,
+        token_info=TokenInfoOut(
+            address=C, symbol=token.symbol, name=token.name, decimals=token.decimals
+        ),
         total_amount=stream.total_amount,
         withdrawn_amount=stream.withdrawn_amount,
         start_time=stream.start_time,
@@ -90,7 +97,7 @@ def test_document_equals_the_models_json(seed: int) -> None:
         updated_ledger=stream.updated_ledger,
         as_of=now,
     )
-    document = stream_document(stream, now, paused, slug)
+    document = stream_document(stream, now, paused, slug, token.document())
     assert document == model.model_dump(mode="json", by_alias=True)
     assert list(document) == list(model.model_dump(mode="json", by_alias=True))  # same order
     assert StreamOut.model_validate(document) == model  # and it reads back as the model

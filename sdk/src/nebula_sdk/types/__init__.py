@@ -20,6 +20,7 @@ from .stream_event import StreamEvent
 from .stream_history import StreamHistory
 from .stream_status import StreamStatus
 from .sync_status import SyncStatus
+from .token_info import TokenInfo
 from .token_stats import TokenStats
 from .top_up_params import TopUpParams
 from .withdraw_params import WithdrawParams
@@ -46,6 +47,7 @@ __all__ = [
     "StreamHistory",
     "StreamStatus",
     "SyncStatus",
+    "TokenInfo",
     "TokenStats",
     "TopUpParams",
     "WithdrawParams",

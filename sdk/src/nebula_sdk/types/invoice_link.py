@@ -4,6 +4,7 @@ from datetime import datetime
 
 from .._models import Amount, BaseModel
 from .invoice_link_status import InvoiceLinkStatus
+from .token_info import TokenInfo
 
 __all__ = ["InvoiceLink"]
 
@@ -19,6 +20,8 @@ class InvoiceLink(BaseModel):
     receiver: str
     amount: Amount
     token_address: str
+    token_info: TokenInfo | None = None
+    """The token's symbol, name and decimals (None from a server that does not send it)."""
     duration: int
     description: str | None = None
     pdf_url: str | None = None

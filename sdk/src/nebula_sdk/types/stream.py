@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from .._models import Amount, BaseModel
 from .stream_status import StreamStatus
+from .token_info import TokenInfo
 
 __all__ = ["Stream"]
 
@@ -20,6 +21,8 @@ class Stream(BaseModel):
     beneficiary: str
     """Who withdraws (the receiver unless transferred)."""
     token: str
+    token_info: TokenInfo | None = None
+    """The token's symbol, name and decimals (None from a server that does not send it)."""
     total_amount: Amount
     withdrawn_amount: Amount
     start_time: int

@@ -14,29 +14,26 @@ from fastapi.responses import HTMLResponse
 from stellar_sdk import Asset
 
 from stellarstream.api.deps import Context
-from stellarstream.api.pages import format as fmt
 from stellarstream.api.pages.render import html
 from stellarstream.config import Settings
+from stellarstream.tokens.directory import TokenDirectory
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 DASHBOARD_BUNDLE = "dashboard.js"
 
 
-def tokens(settings: Settings) -> list[dict[str, Any]]:
-    """The tokens an issuer can invoice in: native XLM and every token with configured decimals."""
+def tokens(settings: Settings, directory: TokenDirectory) -> list[dict[str, Any]]:
+    """The tokens an issuer can invoice in: native XLM, every token the operator configured,
+    then every token the chain has named for us (streams and links in it), by symbol."""
     native = Asset.native().contract_id(settings.network_passphrase)
-    out = [{"address": native, "label": "XLM", "decimals": settings.decimals_of(native)}]
-    for address in sorted(settings.token_decimals):
-        if address != native:
-            out.append(
-                {
-                    "address": address,
-                    "label": fmt.short(address),
-                    "decimals": settings.decimals_of(address),
-                }
-            )
-    return out
+    configured = sorted(set(settings.token_decimals) | set(settings.token_symbols) - {native})
+    seen = sorted(set(directory.stored_tokens()) - {native, *configured})
+    infos = directory.lookup([native, *configured, *seen])
+    return [
+        {"address": i.address, "label": i.label, "decimals": i.decimals, "name": i.name}
+        for i in infos.values()
+    ]
 
 
 @router.get("/app", response_class=HTMLResponse)
@@ -47,7 +44,7 @@ def dashboard(context: Context) -> HTMLResponse:
         "app.html",
         bundle_name=DASHBOARD_BUNDLE,
         title="StellarStream: invoice links",
-        tokens=tokens(settings),
+        tokens=tokens(settings, context.tokens),
         network_passphrase=settings.network_passphrase,
         public_url=settings.public_url,
         contract_id=settings.payment_contract_id or "",

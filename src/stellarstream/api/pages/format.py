@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from stellarstream.chain.addresses import short
+
+__all__ = [
+    "countdown",
+    "duration_words",
+    "from_unix",
+    "iso",
+    "rate_per_day",
+    "short",
+    "token_units",
+    "when",
+]
+
 UNITS = (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
@@ -58,8 +71,3 @@ def iso(moment: datetime) -> str:
 
 def from_unix(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def short(address: str, keep: int = 4) -> str:
-    """``GABC…WXYZ`` for display next to the full address."""
-    return address if len(address) <= 2 * keep + 1 else f"{address[:keep]}…{address[-keep:]}"

@@ -34,7 +34,6 @@ import structlog
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from stellar_sdk import Asset
 
 from stellarstream.api.deps import Context
 from stellarstream.api.pages import format as fmt
@@ -65,12 +64,17 @@ STATUS_TEXT = {
 }
 
 
-def fits_in_qr(data: str) -> bool:
-    try:
-        segno.make(data, error="l", micro=False, boost_error=False)
-    except segno.DataOverflowError:
-        return False
-    return True
+QR_URI_MAX_CHARS = 600
+"""The longest SEP-7 URI the page puts in its QR code itself; a longer one (every signed
+``create_stream`` request: 2.8-3.6 KB) becomes a QR of the short wallet link instead, which
+answers with a freshly prepared URI. Measured by ``bench/qr.py`` (docs/BENCHMARKS.md): at the
+page's 22rem QR photographed as 300-400 camera pixels, every code up to 700 characters
+(version 18) decoded, 800 did not always; 600 keeps a margin."""
+
+
+def qr_holds_uri(uri: str) -> bool:
+    """Whether the QR code is the URI itself (short enough to scan reliably)."""
+    return len(uri) <= QR_URI_MAX_CHARS
 
 
 def qr_svg(data: str) -> str | None:
@@ -84,12 +88,6 @@ def qr_svg(data: str) -> str | None:
         scale=1, border=4, omitsize=True, dark="#000", light="#fff", svgclass="qr"
     )
     return svg
-
-
-def token_label(settings_passphrase: str, token: str) -> str:
-    if token == Asset.native().contract_id(settings_passphrase):
-        return "XLM"
-    return fmt.short(token)
 
 
 def _stream_of(context: Context, link: InvoiceLink) -> dict[str, Any] | None:
@@ -117,12 +115,13 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
     settings = context.settings
     now = context.clock()
     status = effective_status(link.status, link.expires_at, now)
-    decimals = settings.decimals_of(link.token_address)
+    token = context.tokens.lookup([link.token_address])[link.token_address]
+    decimals = token.decimals
     start_if_paid_now = int(now.timestamp()) + 1 + settings.invoice_start_margin_seconds
     stream = _stream_of(context, link) if status is InvoiceStatus.COMPLETED else None
     end = stream["end"] if stream and stream["end"] else None
     amount_units = fmt.token_units(link.amount, decimals)
-    label = token_label(settings.network_passphrase, link.token_address)
+    label = token.label
     return {
         "title": f"Invoice: {amount_units} {label} ({STATUS_TEXT[status]})",
         "link": link,
@@ -133,6 +132,8 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
         "amount_base": str(link.amount),
         "token": link.token_address,
         "token_label": label,
+        "token_name": token.name if token.name != label else None,
+        "token_home_domain": token.home_domain,
         "duration_words": fmt.duration_words(link.duration),
         "end": end or fmt.from_unix(start_if_paid_now + link.duration),
         "end_is_estimate": end is None,
@@ -191,7 +192,7 @@ def invoice_page(
             error = exc.message
     qr, qr_is_uri = None, False
     if request is not None and payer is not None:
-        qr_is_uri = fits_in_qr(request.sep7_uri)
+        qr_is_uri = qr_holds_uri(request.sep7_uri)
         qr = qr_svg(request.sep7_uri if qr_is_uri else wallet_link(context, slug, payer))
     return html(
         "invoice.html",

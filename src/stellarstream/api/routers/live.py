@@ -37,7 +37,10 @@ def fetch(context: AppContext, after: int) -> tuple[list[Message], int]:
         found = session.query(Stream).filter(Stream.stream_id.in_({k[1] for k in keys}))
         by_key = {(s.contract_id, s.stream_id): s for s in found}
         wanted = [by_key[k] for k in keys if k in by_key]
-        outs = {(o.contract, o.stream_id): o for o in streams_out(service, session, wanted)}
+        outs = {
+            (o.contract, o.stream_id): o
+            for o in streams_out(service, session, wanted, context.tokens)
+        }
         messages = []
         for event in events:
             key = (event.contract_id, event.stream_id or 0)

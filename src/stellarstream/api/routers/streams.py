@@ -46,6 +46,7 @@ from stellarstream.streams.service import (
     StreamService,
 )
 from stellarstream.streams.view import StreamStatus
+from stellarstream.tokens.directory import TokenDirectory
 
 router = APIRouter(prefix="/api/v1", tags=["streams"])
 AVERAGE_LEDGER_SECONDS = 5
@@ -79,14 +80,19 @@ def get_session(context: Context) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def streams_out(service: StreamService, session: Session, streams: list[Stream]) -> list[StreamOut]:
+def streams_out(
+    service: StreamService, session: Session, streams: list[Stream], tokens: TokenDirectory
+) -> list[StreamOut]:
     """The models of ORM streams (the routes off the hot path: search, history, live)."""
     now = service.now()
     # status_of only asks about these streams' contracts: look up their pause state alone.
     paused = service.paused_contracts(session, {s.contract_id for s in streams})
     slugs = service.invoice_slugs(session, streams)
     return [
-        StreamOut.model_validate(stream_document(s, now, paused, slugs.get(s.id))) for s in streams
+        StreamOut.model_validate(
+            stream_document(s, now, paused, slugs.get(s.id), tokens.known(s.token).document())
+        )
+        for s in streams
     ]
 
 
@@ -168,9 +174,12 @@ async def list_streams(
         version = page.items[0].data_version if page.items else 0
         paused = service.paused_at(conn, version) if page.items else frozenset()
         slugs = service.invoice_slugs(conn, page.items)  # a query only if a row has a memo
-        now = service.now()
+        now, tokens = service.now(), context.tokens
         return {
-            "data": [stream_document(r, now, paused, slugs.get(r.id)) for r in page.items],
+            "data": [
+                stream_document(r, now, paused, slugs.get(r.id), tokens.known(r.token).document())
+                for r in page.items
+            ],
             "nextCursor": page.next_cursor,
         }
 
@@ -185,7 +194,6 @@ def export_csv(
 ) -> StreamingResponse:
     """Accounting export: one row per event of the address's streams."""
     require_address(address, "address", kinds="GC")
-    settings = context.settings
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
@@ -202,16 +210,17 @@ def export_csv(
                 "field",
                 "amount_base_units",
                 "amount_token_units",
+                "token_symbol",  # last: columns before it keep their places
             ]
         )
         with context.sessions() as session:
             for stream, event in service.export_rows(session, address):
                 direction = "out" if stream.sender == address else "in"
-                decimals = settings.decimals_of(stream.token)
+                token = context.tokens.known(stream.token)
                 amounts: list[tuple[str, int | None]] = [*_amount_fields(event.decoded)]
                 amounts = amounts or [("", None)]
                 for field, value in amounts:
-                    units = "" if value is None else _token_units(value, decimals)
+                    units = "" if value is None else _token_units(value, token.decimals)
                     writer.writerow(
                         [
                             public_id(stream.contract_id, stream.stream_id),
@@ -224,6 +233,7 @@ def export_csv(
                             field,
                             "" if value is None else value,
                             units,
+                            token.symbol or "",
                         ]
                     )
                 yield buffer.getvalue()
@@ -274,7 +284,8 @@ async def get_stream(stream_id: str, request: Request) -> Response:
         def work(conn: Connection) -> dict[str, Any]:
             row = service.stream_row(conn, stream_id)  # one statement: row, slug and version
             paused = service.paused_at(conn, row.data_version)
-            return stream_document(row, service.now(), paused, row.invoice_slug)
+            token = context.tokens.known(row.token).document()
+            return stream_document(row, service.now(), paused, row.invoice_slug, token)
 
         return json_response(await read(context, work))
     contract_id, number = parse_public_id(stream_id, context.settings.contract_ids)
@@ -284,7 +295,8 @@ async def get_stream(stream_id: str, request: Request) -> Response:
     paused = context.pause_cache.peek(row.data_version)
     if paused is None:  # a new data version (or a stale one): look it up, off the event loop
         paused = await read(context, lambda conn: service.paused_at(conn, row.data_version))
-    return json_response(stream_document(row, service.now(), paused, row.invoice_slug))
+    token = context.tokens.known(row.token).document()
+    return json_response(stream_document(row, service.now(), paused, row.invoice_slug, token))
 
 
 router.add_api_route(  # the hottest read: called without dependency solving (api/routing.py)
@@ -307,7 +319,9 @@ def stream_events(
 
 
 @router.get("/streams/{stream_id}/history", response_model=StreamHistory)
-def stream_history(stream_id: str, service: Streams, session: DB) -> StreamHistory:
+def stream_history(
+    stream_id: str, service: Streams, session: DB, context: Context
+) -> StreamHistory:
     """The stream and all its events (one call for a timeline)."""
     stream = service.get(session, stream_id)
     events: list[StreamEventOut] = []
@@ -318,7 +332,9 @@ def stream_history(stream_id: str, service: Streams, session: DB) -> StreamHisto
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    return StreamHistory(stream=streams_out(service, session, [stream])[0], events=events)
+    return StreamHistory(
+        stream=streams_out(service, session, [stream], context.tokens)[0], events=events
+    )
 
 
 def _yield_fields(
@@ -415,6 +431,7 @@ async def stats(request: Request) -> Response:
 def search(
     service: Streams,
     session: DB,
+    context: Context,
     q: str = Query(
         min_length=1,
         max_length=128,
@@ -428,7 +445,7 @@ def search(
     if offset < 0:
         offset = 0
     hits, more = service.search(session, q, limit=limit, offset=offset)
-    outs = streams_out(service, session, [s for _, s in hits])
+    outs = streams_out(service, session, [s for _, s in hits], context.tokens)
     return SearchResults(
         data=[SearchHit(match=reason, stream=o) for (reason, _), o in zip(hits, outs, strict=True)],
         next_cursor=encode_cursor(offset + limit) if more else None,

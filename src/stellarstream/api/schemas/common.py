@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from stellarstream.db.types import I128_MAX
@@ -39,6 +39,19 @@ PositiveAmount = Annotated[
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
 AmountOut = Annotated[int, PlainSerializer(str, return_type=str)]
+
+
+class TokenInfoOut(ApiOut):
+    """What a person reads amounts of a token by: from the operator's settings, else what the
+    token contract says of itself (SEP-41), else nothing known (symbol null, default decimals)."""
+
+    address: str = Field(description="The token contract (C...)")
+    symbol: str | None = Field(description="e.g. USDC; null while unknown")
+    name: str | None = Field(description="e.g. USDC:G... for a classic asset's contract")
+    decimals: int = Field(description="Base units per token: 10**decimals")
+    home_domain: str | None = Field(
+        default=None, description="A classic asset's issuer home domain, when known"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from stellarstream.api.schemas.common import AmountOut, ApiModel, ApiOut, PositiveAmount
+from stellarstream.api.schemas.common import (
+    AmountOut,
+    ApiModel,
+    ApiOut,
+    PositiveAmount,
+    TokenInfoOut,
+)
 from stellarstream.chain.addresses import is_account, is_contract, is_muxed
 from stellarstream.invoices.lifecycle import InvoiceStatus
 
@@ -75,6 +81,7 @@ class InvoiceLinkOut(ApiOut):
     receiver: str
     amount: AmountOut
     token_address: str
+    token_info: TokenInfoOut = Field(description="The token's symbol, name and decimals")
     duration: int
     description: str | None
     pdf_url: str | None

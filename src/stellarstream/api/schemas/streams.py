@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from stellarstream.api.schemas.common import AmountOut, ApiOut
+from stellarstream.api.schemas.common import AmountOut, ApiOut, TokenInfoOut
 from stellarstream.streams.ids import public_id
 from stellarstream.streams.view import StreamStatus, amounts_of, status_of
 
@@ -21,6 +21,7 @@ class StreamOut(ApiOut):
     receiver: str
     beneficiary: str
     token: str
+    token_info: TokenInfoOut = Field(description="The token's symbol, name and decimals")
     total_amount: AmountOut
     withdrawn_amount: AmountOut
     start_time: int
@@ -49,7 +50,11 @@ def _amount(value: int | None) -> str | None:
 
 
 def stream_document(
-    stream: Any, now: int, paused: frozenset[str], invoice_slug: str | None
+    stream: Any,
+    now: int,
+    paused: frozenset[str],
+    invoice_slug: str | None,
+    token_info: dict[str, object],
 ) -> dict[str, Any]:
     """A stream's JSON exactly as :class:`StreamOut` serialises it, built straight from the
     row (an ORM ``Stream`` or a Core row of its columns): the hot reads send it as is, with no
@@ -64,6 +69,7 @@ def stream_document(
         "receiver": stream.receiver,
         "beneficiary": stream.beneficiary,
         "token": stream.token,
+        "tokenInfo": token_info,
         "totalAmount": str(stream.total_amount),
         "withdrawnAmount": str(stream.withdrawn_amount),
         "startTime": stream.start_time,
