@@ -80,95 +80,95 @@ export class Nebula {
   static createStream(params: CreateStreamParams, options: SignedCallOptions): Promise<CreateStreamResult>;
   static createStream(params: CreateStreamParams, options?: UnsignedCallOptions): Promise<PreparedTransaction>;
   static createStream(params: CreateStreamParams, options?: CallOptions): Promise<CreateStreamResult | PreparedTransaction>;
-  static createStream(params: CreateStreamParams, options: CallOptions = {}): Promise<CreateStreamResult | PreparedTransaction> {
+  static async createStream(params: CreateStreamParams, options: CallOptions = {}): Promise<CreateStreamResult | PreparedTransaction> {
     return Nebula.client().streams.create(params, options);
   }
 
   static withdrawFromStream(params: WithdrawParams | StreamRef, options: SignedCallOptions): Promise<WithdrawResult>;
   static withdrawFromStream(params: WithdrawParams | StreamRef, options?: UnsignedCallOptions): Promise<PreparedTransaction>;
   static withdrawFromStream(params: WithdrawParams | StreamRef, options?: CallOptions): Promise<WithdrawResult | PreparedTransaction>;
-  static withdrawFromStream(params: WithdrawParams | StreamRef, options: CallOptions = {}): Promise<WithdrawResult | PreparedTransaction> {
+  static async withdrawFromStream(params: WithdrawParams | StreamRef, options: CallOptions = {}): Promise<WithdrawResult | PreparedTransaction> {
     return Nebula.client().streams.withdraw(params, options);
   }
 
   static cancelStream(params: CancelStreamParams | StreamRef, options: SignedCallOptions): Promise<ContractCallResult>;
   static cancelStream(params: CancelStreamParams | StreamRef, options?: UnsignedCallOptions): Promise<PreparedTransaction>;
   static cancelStream(params: CancelStreamParams | StreamRef, options?: CallOptions): Promise<ContractCallResult | PreparedTransaction>;
-  static cancelStream(params: CancelStreamParams | StreamRef, options: CallOptions = {}): Promise<ContractCallResult | PreparedTransaction> {
+  static async cancelStream(params: CancelStreamParams | StreamRef, options: CallOptions = {}): Promise<ContractCallResult | PreparedTransaction> {
     return Nebula.client().streams.cancel(params, options);
   }
 
   static topUpStream(params: TopUpParams, options: SignedCallOptions): Promise<ContractCallResult>;
   static topUpStream(params: TopUpParams, options?: UnsignedCallOptions): Promise<PreparedTransaction>;
-  static topUpStream(params: TopUpParams, options: CallOptions = {}): Promise<ContractCallResult | PreparedTransaction> {
+  static async topUpStream(params: TopUpParams, options: CallOptions = {}): Promise<ContractCallResult | PreparedTransaction> {
     return Nebula.client().streams.topUp(params, options);
   }
 
   // --- streams: reads ---
 
-  static getStream(streamId: string): Promise<Stream> {
+  static async getStream(streamId: string): Promise<Stream> {
     return Nebula.client().streams.retrieve(streamId);
   }
 
   /** Streams, with every filter of `GET /api/v1/streams`; `for await` the page to walk all pages. */
-  static getStreams(params: ListStreamsParams = {}): Promise<CursorPage<Stream>> {
+  static async getStreams(params: ListStreamsParams = {}): Promise<CursorPage<Stream>> {
     return Nebula.client().streams.list(params);
   }
 
-  static getStreamHistory(streamId: string): Promise<StreamHistory> {
+  static async getStreamHistory(streamId: string): Promise<StreamHistory> {
     return Nebula.client().streams.retrieveHistory(streamId);
   }
 
-  static getYieldData(streamId: string): Promise<YieldData> {
+  static async getYieldData(streamId: string): Promise<YieldData> {
     return Nebula.client().streams.retrieveYield(streamId);
   }
 
   /** Projected yield of the stream over the next `days` days. */
-  static calculateYield(streamId: string, days: number): Promise<YieldProjection> {
+  static async calculateYield(streamId: string, days: number): Promise<YieldProjection> {
     return Nebula.client().streams.projectYield(streamId, days);
   }
 
-  static getStreamEvents(streamId: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<StreamEvent>> {
+  static async getStreamEvents(streamId: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<StreamEvent>> {
     return Nebula.client().streams.listEvents(streamId, params);
   }
 
-  static getStats(): Promise<Stats> {
+  static async getStats(): Promise<Stats> {
     return Nebula.client().stats.retrieve();
   }
 
-  static getSyncStatus(): Promise<SyncStatus> {
+  static async getSyncStatus(): Promise<SyncStatus> {
     return Nebula.client().syncStatus.retrieve();
   }
 
-  static searchStreams(query: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<SearchHit>> {
+  static async searchStreams(query: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<SearchHit>> {
     return Nebula.client().streams.search(query, params);
   }
 
   // --- invoice links ---
 
-  static createInvoiceLink(params: CreateInvoiceLinkParams): Promise<InvoiceLink> {
+  static async createInvoiceLink(params: CreateInvoiceLinkParams): Promise<InvoiceLink> {
     return Nebula.client().invoiceLinks.create(params);
   }
 
-  static getInvoiceLink(slug: string): Promise<InvoiceLink> {
+  static async getInvoiceLink(slug: string): Promise<InvoiceLink> {
     return Nebula.client().invoiceLinks.retrieve(slug);
   }
 
-  static listInvoiceLinks(params: { status?: InvoiceLinkStatus; limit?: number; cursor?: string } = {}): Promise<CursorPage<InvoiceLink>> {
+  static async listInvoiceLinks(params: { status?: InvoiceLinkStatus; limit?: number; cursor?: string } = {}): Promise<CursorPage<InvoiceLink>> {
     return Nebula.client().invoiceLinks.list(params);
   }
 
-  static updateInvoiceLinkStatus(linkId: string, status: InvoiceLinkStatus, extra: { txHash?: string; streamId?: number } = {}): Promise<InvoiceLink> {
+  static async updateInvoiceLinkStatus(linkId: string, status: InvoiceLinkStatus, extra: { txHash?: string; streamId?: number } = {}): Promise<InvoiceLink> {
     return Nebula.client().invoiceLinks.updateStatus(linkId, status, extra);
   }
 
-  static deleteInvoiceLink(linkId: string): Promise<void> {
+  static async deleteInvoiceLink(linkId: string): Promise<void> {
     return Nebula.client().invoiceLinks.delete(linkId);
   }
 
   static payInvoiceLink(link: InvoiceLink | string, options: SignedCallOptions): Promise<CreateStreamResult>;
   static payInvoiceLink(link: InvoiceLink | string, options?: UnsignedCallOptions): Promise<PreparedTransaction>;
-  static payInvoiceLink(link: InvoiceLink | string, options: CallOptions = {}): Promise<CreateStreamResult | PreparedTransaction> {
+  static async payInvoiceLink(link: InvoiceLink | string, options: CallOptions = {}): Promise<CreateStreamResult | PreparedTransaction> {
     return Nebula.client().invoiceLinks.pay(link, options);
   }
 }

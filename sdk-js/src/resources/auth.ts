@@ -34,13 +34,13 @@ export class Auth {
   constructor(private readonly client: NebulaClient) {}
 
   /** A SEP-10 challenge for `account` (`G...`) to sign. */
-  challenge(account: string): Promise<Challenge> {
+  async challenge(account: string): Promise<Challenge> {
     checkAddress(account, "account", "G");
     return this.client.request<Challenge>({ method: "GET", path: `${API_PREFIX}/auth/challenge`, query: { account } }, ChallengeSpec);
   }
 
   /** Exchange a signed challenge for a token (does not store it: see {@link login}). */
-  token(signedTransaction: string): Promise<AuthToken> {
+  async token(signedTransaction: string): Promise<AuthToken> {
     return this.client.request<AuthToken>(
       { method: "POST", path: `${API_PREFIX}/auth/token`, body: { transaction: signedTransaction } },
       AuthTokenSpec,

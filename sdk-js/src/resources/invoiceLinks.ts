@@ -33,7 +33,7 @@ export class InvoiceLinks {
    * Create a DRAFT link issued by the signed-in account. Retries reuse one `Idempotency-Key`
    * (generated unless you pass one), so a retried create never makes two links.
    */
-  create(params: CreateInvoiceLinkParams): Promise<InvoiceLink> {
+  async create(params: CreateInvoiceLinkParams): Promise<InvoiceLink> {
     const body: Record<string, unknown> = {
       receiver: params.receiver,
       amount: toBigInt(params.amount, "amount").toString(),
@@ -52,17 +52,17 @@ export class InvoiceLinks {
   }
 
   /** A link by its slug (public: no token needed). */
-  retrieve(slug: string): Promise<InvoiceLink> {
+  async retrieve(slug: string): Promise<InvoiceLink> {
     return this.client.request<InvoiceLink>({ method: "GET", path: `${BASE}/${pathSegment(slug, "slug")}` }, InvoiceLinkSpec);
   }
 
   /** The signed-in account's links, newest first. */
-  list(params: { status?: InvoiceLinkStatus; limit?: number; cursor?: string } = {}): Promise<CursorPage<InvoiceLink>> {
+  async list(params: { status?: InvoiceLinkStatus; limit?: number; cursor?: string } = {}): Promise<CursorPage<InvoiceLink>> {
     return this.client.list<InvoiceLink>(BASE, InvoiceLinkSpec, { ...params });
   }
 
   /** Move a link along its lifecycle (a forbidden move throws `ConflictError`). */
-  updateStatus(linkId: string, status: InvoiceLinkStatus, extra: { txHash?: string; streamId?: number } = {}): Promise<InvoiceLink> {
+  async updateStatus(linkId: string, status: InvoiceLinkStatus, extra: { txHash?: string; streamId?: number } = {}): Promise<InvoiceLink> {
     const body: Record<string, unknown> = { status };
     if (extra.txHash !== undefined) body.txHash = extra.txHash;
     if (extra.streamId !== undefined) body.streamId = extra.streamId;

@@ -6,7 +6,7 @@ export class StatsResource {
   constructor(private readonly client: NebulaClient) {}
 
   /** Protocol-wide counts, value locked and volume per token, indexer freshness. */
-  retrieve(): Promise<Stats> {
+  async retrieve(): Promise<Stats> {
     return this.client.request<Stats>({ method: "GET", path: `${API_PREFIX}/stats` }, StatsSpec);
   }
 }
@@ -15,7 +15,7 @@ export class SyncStatusResource {
   constructor(private readonly client: NebulaClient) {}
 
   /** How far the indexer has ingested each contract. */
-  retrieve(): Promise<SyncStatus> {
+  async retrieve(): Promise<SyncStatus> {
     return this.client.request<SyncStatus>({ method: "GET", path: `${API_PREFIX}/sync/status` }, SyncStatusSpec);
   }
 }

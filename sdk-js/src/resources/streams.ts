@@ -157,7 +157,7 @@ export class Streams {
   // --- reads (API) ---
 
   /** Streams, filtered, newest first by default; `for await` the page to walk all pages. */
-  list(params: ListStreamsParams = {}): Promise<CursorPage<Stream>> {
+  async list(params: ListStreamsParams = {}): Promise<CursorPage<Stream>> {
     const { sender, receiver, address, direction, status, token, contract, sort, limit, cursor } = params;
     return this.client.list<Stream>(`${API_PREFIX}/streams`, StreamSpec, {
       sender,
@@ -174,27 +174,27 @@ export class Streams {
   }
 
   /** One stream by public id (`"C...-42"`), amounts computed now. */
-  retrieve(streamId: string): Promise<Stream> {
+  async retrieve(streamId: string): Promise<Stream> {
     return this.client.request<Stream>({ method: "GET", path: streamPath(streamId) }, StreamSpec);
   }
 
   /** The stream's contract events in chain order. */
-  listEvents(streamId: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<StreamEvent>> {
+  async listEvents(streamId: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<StreamEvent>> {
     return this.client.list<StreamEvent>(`${streamPath(streamId)}/events`, StreamEventSpec, { ...params });
   }
 
   /** The stream and all its events in one call. */
-  retrieveHistory(streamId: string): Promise<StreamHistory> {
+  async retrieveHistory(streamId: string): Promise<StreamHistory> {
     return this.client.request<StreamHistory>({ method: "GET", path: `${streamPath(streamId)}/history` }, StreamHistorySpec);
   }
 
   /** The stream's yield estimate now. */
-  retrieveYield(streamId: string): Promise<YieldData> {
+  async retrieveYield(streamId: string): Promise<YieldData> {
     return this.client.request<YieldData>({ method: "GET", path: `${streamPath(streamId)}/yield` }, YieldDataSpec);
   }
 
   /** Projected yield over the next `days` days (1..3650). */
-  projectYield(streamId: string, days: number): Promise<YieldProjection> {
+  async projectYield(streamId: string, days: number): Promise<YieldProjection> {
     return this.client.request<YieldProjection>(
       { method: "GET", path: `${streamPath(streamId)}/yield/projection`, query: { days } },
       YieldProjectionSpec,
@@ -202,12 +202,12 @@ export class Streams {
   }
 
   /** Find streams by id, tx hash, address (or a 5+ character prefix) or token. */
-  search(q: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<SearchHit>> {
+  async search(q: string, params: { limit?: number; cursor?: string } = {}): Promise<CursorPage<SearchHit>> {
     return this.client.list<SearchHit>(`${API_PREFIX}/search`, SearchHitSpec, { q, ...params });
   }
 
   /** Accounting export: one CSV row per event of the address's streams. */
-  exportCsv(address: string): Promise<string> {
+  async exportCsv(address: string): Promise<string> {
     checkAddress(address, "address");
     return this.client.requestText({ method: "GET", path: `${API_PREFIX}/streams/export.csv`, query: { address } });
   }
