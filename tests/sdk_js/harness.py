@@ -82,12 +82,19 @@ def seed(database_url: str, events: list[Any]) -> None:
     ingest_events(database_url, events, [CONTRACT])
 
 
-def one_stream(n: int, *, amount: int = 1_000_000, start: int = 40_000, end: int = 60_000) -> Any:
+def one_stream(
+    n: int,
+    *,
+    amount: int = 1_000_000,
+    start: int = 40_000,
+    end: int = 60_000,
+    ledger: int | None = None,
+) -> Any:
     sender, receiver = ce.account(1), ce.account(2)
     return ce.raw_event(
         *ce.create_v2(n, sender, receiver, ce.TOKEN, amount, start, start, end, start - 5, None),
         contract_id=CONTRACT,
-        ledger=10 + n,
+        ledger=ledger if ledger is not None else 10 + n,
         tx_hash=ce.tx_hash_for(5_000 + n),
     )
 
@@ -106,6 +113,9 @@ class Control:
         with self.lock:
             if action == "ingest":
                 seed(self.database_url, self.chain.raw_events([CONTRACT]))
+                return {"ok": True}
+            if action == "seed-stream":
+                seed(self.database_url, [one_stream(int(body["n"]), ledger=int(body["ledger"]))])
                 return {"ok": True}
             if action == "submitted":
                 return {"xdrs": [str(e.to_xdr()) for e in node.submitted]}

@@ -144,6 +144,7 @@ def test_ts_suite(suite: str, compiled: str, world: dict[str, Any], database_url
     passed = re.search(r"^\S+ pass (\d+)$", result.stdout, re.M)
     failed = re.search(r"^\S+ fail (\d+)$", result.stdout, re.M)
     assert passed and failed and failed.group(1) == "0" and int(passed.group(1)) > 0, output
+    print(result.stdout)  # node's report, shown with -s or -rP
 
 
 def test_typecheck(tools: tuple[str, str]) -> None:
