@@ -7,9 +7,9 @@
 
 export type Kind = "string" | "integer" | "amount" | "boolean" | "datetime" | "object" | "any";
 
-export interface Field {
-  readonly kind: Kind | "ref" | "array";
-  readonly nullable: boolean;
+export interface Field<K extends string = Kind | "ref" | "array", N extends boolean = boolean> {
+  readonly kind: K;
+  readonly nullable: N;
   /** For `ref`: the nested spec; for `array`: the item field. */
   readonly ref?: Spec;
   readonly items?: Field;
@@ -23,21 +23,40 @@ export interface Spec {
 }
 
 export const f = {
-  string: (): Field => ({ kind: "string", nullable: false }),
-  integer: (): Field => ({ kind: "integer", nullable: false }),
-  amount: (): Field => ({ kind: "amount", nullable: false }),
-  boolean: (): Field => ({ kind: "boolean", nullable: false }),
-  datetime: (): Field => ({ kind: "datetime", nullable: false }),
-  object: (): Field => ({ kind: "object", nullable: false }),
-  any: (): Field => ({ kind: "any", nullable: true }),
-  ref: (spec: Spec): Field => ({ kind: "ref", nullable: false, ref: spec }),
-  array: (items: Field): Field => ({ kind: "array", nullable: false, items }),
-  nullable: (field: Field): Field => ({ ...field, nullable: true }),
+  string: (): Field<"string", false> => ({ kind: "string", nullable: false }),
+  integer: (): Field<"integer", false> => ({ kind: "integer", nullable: false }),
+  amount: (): Field<"amount", false> => ({ kind: "amount", nullable: false }),
+  boolean: (): Field<"boolean", false> => ({ kind: "boolean", nullable: false }),
+  datetime: (): Field<"datetime", false> => ({ kind: "datetime", nullable: false }),
+  object: (): Field<"object", false> => ({ kind: "object", nullable: false }),
+  ref: (spec: Spec): Field<"ref", false> => ({ kind: "ref", nullable: false, ref: spec }),
+  array: (items: Field): Field<"array", false> => ({ kind: "array", nullable: false, items }),
+  nullable: <K extends string>(field: Field<K, false>): Field<K, true> => ({ ...field, nullable: true }),
 };
 
-/** A spec whose keys are exactly `T`'s (checked at compile time). */
-export function spec<T>(name: string, schema: string, fields: { [K in keyof Required<T>]: Field }): Spec {
-  return { name, schema, fields };
+/** The wire kind a TS field type needs: `bigint` is an amount, `Date` a date-time, ... */
+type KindOf<T> = T extends bigint
+  ? "amount"
+  : T extends number
+    ? "integer"
+    : T extends string
+      ? "string"
+      : T extends boolean
+        ? "boolean"
+        : T extends Date
+          ? "datetime"
+          : T extends unknown[]
+            ? "array"
+            : "ref" | "object";
+/** The field spec a TS field type needs: its kind, and nullable exactly when the type has null. */
+export type FieldOf<T> = Field<KindOf<NonNullable<T>>, null extends T ? true : false>;
+
+/**
+ * A spec whose keys are exactly `T`'s, each of the kind and nullability of `T`'s field (checked
+ * at compile time); the tests check the same spec against the server's OpenAPI at run time.
+ */
+export function spec<T>(name: string, schema: string, fields: { [K in keyof Required<T>]: FieldOf<T[K]> }): Spec {
+  return { name, schema, fields: fields as unknown as Record<string, Field> };
 }
 
 export class SchemaMismatch extends Error {}

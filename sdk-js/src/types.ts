@@ -279,8 +279,11 @@ export interface CreateInvoiceLinkParams {
   idempotencyKey?: string;
 }
 
-export type Direction = "in" | "out" | "both";
-export type Sort = "created_desc" | "created_asc" | "end_desc" | "end_asc" | "amount_desc" | "amount_asc";
+/** `address` matches streams this account sends (`out`), receives (`in`) or both. */
+export const DIRECTIONS = ["in", "out", "both"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+export const SORTS = ["created_desc", "created_asc", "end_desc", "end_asc", "amount_desc", "amount_asc"] as const;
+export type Sort = (typeof SORTS)[number];
 
 /** Every filter of `GET /api/v1/streams`. */
 export interface ListStreamsParams {
