@@ -56,8 +56,10 @@ def tools() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def compiled(tools: tuple[str, str]) -> str:
-    """The TS tests (and the sources they import) compiled to ``sdk-js/.test-build``."""
-    node, _ = tools
+    """The package built by tsup (``dist/``: the README example imports it by name), and the TS
+    tests (with the sources they import) compiled to ``sdk-js/.test-build``."""
+    node, npm = tools
+    check(run([npm, "run", "build"]), "npm run build (tsup)")
     shutil.rmtree(SDK_JS / ".test-build", ignore_errors=True)
     tsc = str(SDK_JS / "node_modules" / "typescript" / "bin" / "tsc")
     check(run([node, tsc, "-p", "tsconfig.test.json"]), "tsc -p tsconfig.test.json")
@@ -132,6 +134,7 @@ SUITES: dict[str, Any] = {
     "contract": None,
     "openapi": lambda url: seed(url, [one_stream(0)]),
     "readme": lambda url: seed(url, [one_stream(0), one_stream(1)]),
+    "facade": None,
 }
 
 
@@ -155,12 +158,11 @@ def test_typecheck(tools: tuple[str, str]) -> None:
 
 
 def test_build_pack_and_install_into_an_empty_project(
-    tools: tuple[str, str], tmp_path: Path
+    tools: tuple[str, str], compiled: str, tmp_path: Path
 ) -> None:
     """tsup builds ESM + CJS + .d.ts; ``npm pack``'s tarball installs into an empty project
     and imports from Node ESM, Node CJS, TypeScript and an esbuild bundle."""
     node, npm = tools
-    check(run([npm, "run", "build"]), "npm run build (tsup)")
     for name in ("index.js", "index.cjs", "index.d.ts", "index.d.cts"):
         assert (SDK_JS / "dist" / name).is_file(), name
     packed = check(run([npm, "pack", "--json", "--pack-destination", str(tmp_path)]), "npm pack")
@@ -221,21 +223,31 @@ def test_build_pack_and_install_into_an_empty_project(
         ),
         "tsc on a consumer of the installed package",
     )
+    # Bundlers: a browser bundle (what the payer page and the dashboard would ship; run here
+    # with `self` defined, as a browser has it) and a Node CJS bundle.
     esbuild = str(SDK_JS / "node_modules" / ".bin" / "esbuild")
-    check(
-        run(
-            [
-                esbuild,
-                "esm.mjs",
-                "--bundle",
-                "--platform=node",
-                "--format=esm",
-                "--outfile=bundle.mjs",
-                "--log-level=warning",
-            ],
-            cwd=project,
-        ),
-        "esbuild bundle",
-    )
-    out = check(run([node, "bundle.mjs"], cwd=project), "node bundle.mjs")
-    assert "ok function" in out, out
+    bundles = {
+        "browser.mjs": [
+            "--platform=browser",
+            "--format=esm",
+            "--banner:js=globalThis.self ??= globalThis;",
+        ],
+        "node.cjs": ["--platform=node", "--format=cjs"],
+    }
+    for outfile, flags in bundles.items():
+        check(
+            run(
+                [
+                    esbuild,
+                    "esm.mjs",
+                    "--bundle",
+                    *flags,
+                    f"--outfile={outfile}",
+                    "--log-level=warning",
+                ],
+                cwd=project,
+            ),
+            f"esbuild {outfile}",
+        )
+        out = check(run([node, outfile], cwd=project), f"node {outfile}")
+        assert "ok function" in out, out
