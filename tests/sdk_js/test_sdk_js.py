@@ -42,6 +42,9 @@ from tests.support.server import serve
 from tests.support.soroban_rpc import running_soroban_rpc
 from tests.support.stellar_rpc import Chain
 
+# The first test also runs `npm ci` (a fresh clone) and the builds: more than the default 120 s.
+pytestmark = pytest.mark.timeout(600)
+
 BIG = 2**64 + 7
 KEYPAIR = Keypair.from_raw_ed25519_seed(bytes([77]) * 32)
 
