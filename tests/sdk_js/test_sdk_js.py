@@ -138,6 +138,7 @@ SUITES: dict[str, Any] = {
     "openapi": lambda url: seed(url, [one_stream(0)]),
     "readme": lambda url: seed(url, [one_stream(0), one_stream(1)]),
     "facade": None,
+    "exports": None,
 }
 
 
