@@ -92,9 +92,7 @@ function compatible(field: Field, property: Schema, schemas: Record<string, Sche
   }
 }
 
-test("every field of every response type matches its OpenAPI schema, both ways", async () => {
-  const { components } = await openapi();
-  assert.ok(RESPONSE_SPECS.length >= 13);
+function checkResponseTypes({ components }: OpenAPI): void {
   for (const s of RESPONSE_SPECS) {
     const schema = components.schemas[s.schema];
     assert.ok(schema?.properties, `${s.name}: no schema ${s.schema} in /openapi.json`);
@@ -107,6 +105,28 @@ test("every field of every response type matches its OpenAPI schema, both ways",
       compatible(field, schema.properties[name] as Schema, components.schemas, `${s.name}.${name}`);
     }
   }
+}
+
+test("every field of every response type matches its OpenAPI schema, both ways", async () => {
+  assert.ok(RESPONSE_SPECS.length >= 14);
+  checkResponseTypes(await openapi());
+});
+
+test("the check catches drift: a retyped, a renamed, a new and a nullable field", async () => {
+  const mutate = async (change: (schemas: Record<string, Schema>) => void, pattern: RegExp): Promise<void> => {
+    const copy = JSON.parse(JSON.stringify(await openapi())) as OpenAPI;
+    change(copy.components.schemas);
+    assert.throws(() => checkResponseTypes(copy), pattern);
+  };
+  const props = (schemas: Record<string, Schema>, name: string): Record<string, Schema> => schemas[name]?.properties as Record<string, Schema>;
+  await mutate((s) => (props(s, "StreamOut").totalAmount = { type: "integer" }), /Stream\.totalAmount: an amount is a decimal string/);
+  await mutate((s) => {
+    const p = props(s, "YieldOut");
+    p.apy = p.apyBps as Schema;
+    delete p.apyBps;
+  }, /YieldData has exactly the fields of YieldOut/);
+  await mutate((s) => (props(s, "StatsOut").newCounter = { type: "integer" }), /Stats has exactly the fields/);
+  await mutate((s) => (props(s, "InvoiceLinkOut").slug = { anyOf: [{ type: "string" }, { type: "null" }] }), /InvoiceLink\.slug: nullable/);
 });
 
 test("enums: StreamStatus, InvoiceLinkStatus, Direction, Sort", async () => {
