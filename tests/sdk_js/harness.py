@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -184,6 +184,3 @@ def node_test(
     env = {"NEBULA_TEST": json.dumps({**environment, "database": database})}
     result = run([node, "--test", "--test-reporter=spec", *paths], env=env, timeout=NODE_TIMEOUT)
     return result, check(result, f"node --test {' '.join(files)} ({database})")
-
-
-Seeder = Callable[[str], None]
