@@ -32,7 +32,7 @@ export interface NebulaClientOptions extends CoreOptions {
   /** The StellarStream V2 contract (`C...`) for `streams.create` and bare on-chain ids. */
   contractId?: string;
   baseFee?: number;
-  /** Seconds between `getTransaction` polls. */
+  /** Seconds between polls: `getTransaction` after a submit, `streams.waitFor`. */
   pollInterval?: number;
   pollAttempts?: number;
 }

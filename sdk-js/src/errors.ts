@@ -18,6 +18,7 @@
  * ├── SimulationError                .contractErrorCode
  * ├── TransactionFailedError         .transactionCode, .operationCodes
  * ├── SigningError
+ * ├── NotIndexedError                the API did not show a landed change within the wait
  * └── NotInitializedError
  * ```
  *
@@ -160,6 +161,25 @@ export class TransactionFailedError extends NebulaError {
 
 /** The signer did not return a valid signed transaction, or another signature is needed. */
 export class SigningError extends NebulaError {}
+
+/**
+ * `streams.waitFor` gave up: the API did not show the stream (at the ledger asked for) in time.
+ * The chain has it; the indexer is behind or stopped (see `syncStatus`).
+ */
+export class NotIndexedError extends NebulaError {
+  readonly streamId: string;
+  /** The ledger waited for (`null`: the stream's first appearance). */
+  readonly ledger: number | null;
+  /** Seconds waited. */
+  readonly timeout: number;
+
+  constructor(message: string, options: { streamId: string; ledger?: number | null; timeout: number }) {
+    super(message);
+    this.streamId = options.streamId;
+    this.ledger = options.ledger ?? null;
+    this.timeout = options.timeout;
+  }
+}
 
 /** `Nebula` was used before `Nebula.initialize(baseUrl)`. */
 export class NotInitializedError extends NebulaError {}

@@ -10,7 +10,8 @@ export { APIClient, API_PREFIX, type CoreOptions, type RequestOptions, type Slee
 export { CursorPage } from "./pagination.js";
 export * from "./errors.js";
 export * from "./types.js";
-export { Streams, START_BUFFER_SECONDS } from "./resources/streams.js";
+export { Streams, START_BUFFER_SECONDS, WAIT_TIMEOUT, type WaitForOptions } from "./resources/streams.js";
+export { formatUnits, shortAddress, tokenLabel, tokenUnits } from "./tokenInfo.js";
 export { Auth, signChallenge } from "./resources/auth.js";
 export { InvoiceLinks, paymentParams } from "./resources/invoiceLinks.js";
 export { StatsResource, SyncStatusResource } from "./resources/stats.js";

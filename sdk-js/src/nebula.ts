@@ -12,6 +12,7 @@ import type { Keypair } from "@stellar/stellar-sdk";
 import { NebulaClient, type NebulaClientOptions } from "./client.js";
 import { NotInitializedError } from "./errors.js";
 import type { CursorPage } from "./pagination.js";
+import type { WaitForOptions } from "./resources/streams.js";
 import type {
   CallOptions,
   CancelStreamParams,
@@ -113,6 +114,11 @@ export class Nebula {
   /** Streams, with every filter of `GET /api/v1/streams`; `for await` the page to walk all pages. */
   static async getStreams(params: ListStreamsParams = {}): Promise<CursorPage<Stream>> {
     return Nebula.client().streams.list(params);
+  }
+
+  /** The stream once the indexer shows it (with `ledger`: its change in that ledger); see `streams.waitFor`. */
+  static async waitForStream(streamId: string, options: WaitForOptions = {}): Promise<Stream> {
+    return Nebula.client().streams.waitFor(streamId, options);
   }
 
   static async getStreamHistory(streamId: string): Promise<StreamHistory> {

@@ -7,9 +7,11 @@
 
 export type Kind = "string" | "integer" | "amount" | "boolean" | "datetime" | "object" | "any";
 
-export interface Field<K extends string = Kind | "ref" | "array", N extends boolean = boolean> {
+export interface Field<K extends string = Kind | "ref" | "array", N extends boolean = boolean, O extends boolean = boolean> {
   readonly kind: K;
   readonly nullable: N;
+  /** The field may be absent (older servers do not send it): left out of the parse. */
+  readonly optional: O;
   /** For `ref`: the nested spec; for `array`: the item field. */
   readonly ref?: Spec;
   readonly items?: Field;
@@ -20,18 +22,22 @@ export interface Spec {
   /** The server's OpenAPI schema this type is checked against. */
   readonly schema: string;
   readonly fields: Readonly<Record<string, Field>>;
+  /** Turns the parsed wire object into the SDK's shape (e.g. a search hit flattened). */
+  readonly build?: (parsed: Record<string, unknown>) => unknown;
 }
 
 export const f = {
-  string: (): Field<"string", false> => ({ kind: "string", nullable: false }),
-  integer: (): Field<"integer", false> => ({ kind: "integer", nullable: false }),
-  amount: (): Field<"amount", false> => ({ kind: "amount", nullable: false }),
-  boolean: (): Field<"boolean", false> => ({ kind: "boolean", nullable: false }),
-  datetime: (): Field<"datetime", false> => ({ kind: "datetime", nullable: false }),
-  object: (): Field<"object", false> => ({ kind: "object", nullable: false }),
-  ref: (spec: Spec): Field<"ref", false> => ({ kind: "ref", nullable: false, ref: spec }),
-  array: (items: Field): Field<"array", false> => ({ kind: "array", nullable: false, items }),
-  nullable: <K extends string>(field: Field<K, false>): Field<K, true> => ({ ...field, nullable: true }),
+  string: (): Field<"string", false, false> => ({ kind: "string", nullable: false, optional: false }),
+  integer: (): Field<"integer", false, false> => ({ kind: "integer", nullable: false, optional: false }),
+  amount: (): Field<"amount", false, false> => ({ kind: "amount", nullable: false, optional: false }),
+  boolean: (): Field<"boolean", false, false> => ({ kind: "boolean", nullable: false, optional: false }),
+  datetime: (): Field<"datetime", false, false> => ({ kind: "datetime", nullable: false, optional: false }),
+  object: (): Field<"object", false, false> => ({ kind: "object", nullable: false, optional: false }),
+  ref: (spec: Spec): Field<"ref", false, false> => ({ kind: "ref", nullable: false, optional: false, ref: spec }),
+  array: (items: Field): Field<"array", false, false> => ({ kind: "array", nullable: false, optional: false, items }),
+  nullable: <K extends string>(field: Field<K, false, false>): Field<K, true, false> => ({ ...field, nullable: true }),
+  /** A field older servers do not send (`field?: T` in the type): absent (or null) is left out. */
+  optional: <K extends string>(field: Field<K, false, false>): Field<K, false, true> => ({ ...field, optional: true }),
 };
 
 /** The wire kind a TS field type needs: `bigint` is an amount, `Date` a date-time, ... */
@@ -48,21 +54,34 @@ type KindOf<T> = T extends bigint
           : T extends unknown[]
             ? "array"
             : "ref" | "object";
-/** The field spec a TS field type needs: its kind, and nullable exactly when the type has null. */
-export type FieldOf<T> = Field<KindOf<NonNullable<T>>, null extends T ? true : false>;
+/**
+ * The field spec a TS field type needs: its kind, nullable exactly when the type has null, and
+ * optional exactly when the field is (`field?: T`).
+ */
+export type FieldOf<T> = Field<KindOf<NonNullable<T>>, null extends T ? true : false, undefined extends T ? true : false>;
 
 /**
  * A spec whose keys are exactly `T`'s, each of the kind and nullability of `T`'s field (checked
  * at compile time); the tests check the same spec against the server's OpenAPI at run time.
  */
-export function spec<T>(name: string, schema: string, fields: { [K in keyof Required<T>]: FieldOf<T[K]> }): Spec {
-  return { name, schema, fields: fields as unknown as Record<string, Field> };
+export function spec<T>(
+  name: string,
+  schema: string,
+  fields: { [K in keyof Required<T>]: FieldOf<T[K]> },
+  build?: (parsed: T) => unknown,
+): Spec {
+  const s: Spec = { name, schema, fields: fields as unknown as Record<string, Field> };
+  return build ? { ...s, build: build as unknown as (parsed: Record<string, unknown>) => unknown } : s;
 }
+
+/** What `convert` answers for an optional field that is absent: the key is left out. */
+const ABSENT = Symbol("absent");
 
 export class SchemaMismatch extends Error {}
 
 function convert(field: Field, value: unknown, path: string): unknown {
   if (value === null || value === undefined) {
+    if (field.optional) return ABSENT;
     if (field.nullable) return null;
     throw new SchemaMismatch(`${path} is missing`);
   }
@@ -98,16 +117,18 @@ function convert(field: Field, value: unknown, path: string): unknown {
   }
 }
 
-function parseWith(s: Spec, value: unknown, path: string): Record<string, unknown> {
+function parseWith(s: Spec, value: unknown, path: string): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SchemaMismatch(`${path} is not an object`);
   }
   const input = value as Record<string, unknown>;
   const out: Record<string, unknown> = { ...input }; // fields the server adds later are kept
   for (const [key, field] of Object.entries(s.fields)) {
-    out[key] = convert(field, input[key], `${path}.${key}`);
+    const converted = convert(field, input[key], `${path}.${key}`);
+    if (converted === ABSENT) delete out[key];
+    else out[key] = converted;
   }
-  return out;
+  return s.build ? s.build(out) : out;
 }
 
 /** Parse a JSON value as `spec` (throws {@link SchemaMismatch}). */

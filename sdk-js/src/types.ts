@@ -27,6 +27,24 @@ export const InvoiceLinkStatus = {
 } as const;
 export type InvoiceLinkStatus = (typeof InvoiceLinkStatus)[keyof typeof InvoiceLinkStatus];
 
+/**
+ * What people read a token's amounts by: from the server operator's settings, else what the
+ * token contract says of itself (SEP-41), else nothing known (`symbol` null). `tokenLabel(info)`
+ * and `tokenUnits(info, amount)` format with it.
+ */
+export interface TokenInfo {
+  /** The token contract (C...). */
+  address: string;
+  /** e.g. `USDC`; null while unknown. */
+  symbol: string | null;
+  /** e.g. `USDC:G...` for a classic asset's contract. */
+  name: string | null;
+  /** Base units per token: `10 ** decimals`. */
+  decimals: number;
+  /** A classic asset's issuer home domain, when known. */
+  homeDomain: string | null;
+}
+
 /** A payment stream as the API serves it. */
 export interface Stream {
   /** Public id: `"<contract id>-<on-chain stream id>"`. */
@@ -40,6 +58,8 @@ export interface Stream {
   /** Who withdraws (the receiver unless transferred). */
   beneficiary: string;
   token: string;
+  /** The token's symbol, name and decimals (absent from a server that does not send it). */
+  tokenInfo?: TokenInfo;
   totalAmount: bigint;
   withdrawnAmount: bigint;
   startTime: number;
@@ -145,8 +165,21 @@ export interface SyncStatus {
   contracts: ContractSync[];
 }
 
-export interface SearchHit {
-  /** How it matched: `id`, `tx`, `address`, `token`, `address_prefix`. */
+/**
+ * A stream that matched a search: every {@link Stream} field, plus how it matched. The API sends
+ * `{match, stream}`; the SDK flattens it, so a hit is used like any stream (`hit.id`,
+ * `hit.status`); `hit.stream` is the stream alone (not enumerable: JSON and spreads of a hit are
+ * the flat stream plus `match`).
+ */
+export interface SearchHit extends Stream {
+  /** How it matched, in rank order: `id`, `tx`, `address`, `token`, `address_prefix`. */
+  match: string;
+  /** The stream alone (without `match`). */
+  readonly stream: Stream;
+}
+
+/** A search hit as the API sends it. */
+interface SearchHitWire {
   match: string;
   stream: Stream;
 }
@@ -160,6 +193,8 @@ export interface InvoiceLink {
   receiver: string;
   amount: bigint;
   tokenAddress: string;
+  /** The token's symbol, name and decimals (absent from a server that does not send it). */
+  tokenInfo?: TokenInfo;
   duration: number;
   description: string | null;
   pdfUrl: string | null;
@@ -372,6 +407,14 @@ export interface PageData<T> {
 
 const n = f.nullable;
 
+export const TokenInfoSpec = spec<TokenInfo>("TokenInfo", "TokenInfoOut", {
+  address: f.string(),
+  symbol: n(f.string()),
+  name: n(f.string()),
+  decimals: f.integer(),
+  homeDomain: n(f.string()),
+});
+
 export const StreamSpec = spec<Stream>("Stream", "StreamOut", {
   id: f.string(),
   contract: f.string(),
@@ -381,6 +424,7 @@ export const StreamSpec = spec<Stream>("Stream", "StreamOut", {
   receiver: f.string(),
   beneficiary: f.string(),
   token: f.string(),
+  tokenInfo: f.optional(f.ref(TokenInfoSpec)),
   totalAmount: f.amount(),
   withdrawnAmount: f.amount(),
   startTime: f.integer(),
@@ -477,10 +521,22 @@ export const SyncStatusSpec = spec<SyncStatus>("SyncStatus", "SyncStatusOut", {
   contracts: f.array(f.ref(ContractSyncSpec)),
 });
 
-export const SearchHitSpec = spec<SearchHit>("SearchHit", "SearchHit", {
-  match: f.string(),
-  stream: f.ref(StreamSpec),
-});
+/** A hit flattened: the stream's fields and `match`; `stream` (the stream alone) not enumerable. */
+function flattenHit({ match, stream }: SearchHitWire): SearchHit {
+  const hit = { ...stream, match } as SearchHit;
+  Object.defineProperty(hit, "stream", { value: stream, enumerable: false });
+  return hit;
+}
+
+export const SearchHitSpec = spec<SearchHitWire>(
+  "SearchHit",
+  "SearchHit",
+  {
+    match: f.string(),
+    stream: f.ref(StreamSpec),
+  },
+  flattenHit,
+);
 
 export const PaymentFailureSpec = spec<PaymentFailure>("PaymentFailure", "PaymentFailure", {
   txHash: f.string(),
@@ -495,6 +551,7 @@ export const InvoiceLinkSpec = spec<InvoiceLink>("InvoiceLink", "InvoiceLinkOut"
   receiver: f.string(),
   amount: f.amount(),
   tokenAddress: f.string(),
+  tokenInfo: f.optional(f.ref(TokenInfoSpec)),
   duration: f.integer(),
   description: n(f.string()),
   pdfUrl: n(f.string()),
@@ -525,6 +582,7 @@ export const AuthTokenSpec = spec<AuthToken>("AuthToken", "TokenResponse", {
 
 /** Every response type's spec (the OpenAPI check walks these). */
 export const RESPONSE_SPECS = [
+  TokenInfoSpec,
   StreamSpec,
   StreamEventSpec,
   StreamHistorySpec,

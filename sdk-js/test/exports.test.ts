@@ -30,7 +30,7 @@ test("the seed's static surface is on Nebula", () => {
     "getStats",
     "searchStreams",
   ];
-  const more = ["client", "close", "login", "topUpStream", "getSyncStatus", "createInvoiceLink", "getInvoiceLink", "listInvoiceLinks", "updateInvoiceLinkStatus", "deleteInvoiceLink", "payInvoiceLink"];
+  const more = ["client", "close", "login", "topUpStream", "waitForStream", "getSyncStatus", "createInvoiceLink", "getInvoiceLink", "listInvoiceLinks", "updateInvoiceLinkStatus", "deleteInvoiceLink", "payInvoiceLink"];
   const statics = Object.getOwnPropertyNames(sdk.Nebula).filter((n) => typeof (sdk.Nebula as unknown as Record<string, unknown>)[n] === "function");
   assert.deepEqual(statics.sort(), [...seed, ...more].sort());
 });
@@ -64,6 +64,7 @@ test("one error tree", () => {
     [sdk.SimulationError, NebulaError],
     [sdk.TransactionFailedError, NebulaError],
     [sdk.SigningError, NebulaError],
+    [sdk.NotIndexedError, NebulaError],
     [sdk.NotInitializedError, NebulaError],
   ];
   for (const [child, parent] of tree) {

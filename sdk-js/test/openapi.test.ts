@@ -126,6 +126,8 @@ test("the check catches drift: a retyped, a renamed, a new and a nullable field"
     delete p.apyBps;
   }, /YieldData has exactly the fields of YieldOut/);
   await mutate((s) => (props(s, "StatsOut").newCounter = { type: "integer" }), /Stats has exactly the fields/);
+  await mutate((s) => (props(s, "TokenInfoOut").decimals = { type: "string" }), /TokenInfo\.decimals/);
+  await mutate((s) => (props(s, "StreamOut").tokenInfo = { type: "object" }), /Stream\.tokenInfo: the nested type's schema/);
   await mutate((s) => (props(s, "InvoiceLinkOut").slug = { anyOf: [{ type: "string" }, { type: "null" }] }), /InvoiceLink\.slug: nullable/);
 });
 
@@ -167,6 +169,7 @@ test("every API method of the SDK calls a documented route", async () => {
     "Auth.token": async () => client.auth.token(signChallenge(await client.auth.challenge(KEYPAIR.publicKey()), KEYPAIR)),
     "Streams.list": () => client.streams.list(),
     "Streams.retrieve": () => client.streams.retrieve(sid),
+    "Streams.waitFor": () => client.streams.waitFor(sid),
     "Streams.listEvents": () => client.streams.listEvents(sid),
     "Streams.retrieveHistory": () => client.streams.retrieveHistory(sid),
     "Streams.retrieveYield": () => client.streams.retrieveYield(sid),

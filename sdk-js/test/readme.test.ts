@@ -44,5 +44,6 @@ test("the usage example type-checks against the built package and runs", async (
   assert.match(stdout, /^share: http:\/\/pay\.example\.test\/invoice\/[0-9A-Za-z]{22}$/m);
   assert.match(stdout, /^streams: 2$/m);
   assert.match(stdout, new RegExp(`^stream: ${CONTRACT}-1 ACTIVE \\d+$`, "m"));
+  assert.match(stdout, /^withdrawable: \d+(\.\d+)? \S+$/m); // the token's units and label
   assert.match(stdout, /^30-day yield estimate: \d+$/m);
 });

@@ -81,6 +81,18 @@ test("streams, events, history, yield, stats, sync, search, CSV", async () => {
 
   const hits = await (await client.streams.search(`${CONTRACT}-3`)).toArray();
   assert.deepEqual(hits.map((h) => [h.match, h.stream.streamId]), [["id", 3]]);
+  // A hit is a stream, with how it matched (the API's {match, stream} flattened).
+  const [hit] = hits;
+  assert.ok(hit);
+  const asStream: Stream = hit;
+  assert.deepEqual([hit.match, asStream.id, hit.streamId, hit.totalAmount], ["id", `${CONTRACT}-3`, 3, 1_000_003n]);
+  assert.deepEqual(hit.stream, await client.streams.retrieve(`${CONTRACT}-3`));
+  assert.ok(!("match" in hit.stream));
+  assert.ok(!Object.keys(hit).includes("stream"), "hit.stream is not enumerable");
+  const { match, ...fields } = hit;
+  assert.equal(match, "id");
+  assert.deepEqual(fields, hit.stream);
+  assert.ok(!("stream" in (JSON.parse(JSON.stringify(hit, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))) as object)));
   const bySender = await (await client.streams.search(SENDER, { limit: 2 })).toArray();
   assert.equal(bySender.length, 7);
 

@@ -117,6 +117,15 @@ class Control:
             if action == "seed-stream":
                 seed(self.database_url, [one_stream(int(body["n"]), ledger=int(body["ledger"]))])
                 return {"ok": True}
+            if action == "seed-claim":  # the receiver withdraws 10 from stream n in `ledger`
+                n, ledger = int(body["n"]), int(body["ledger"])
+                claim = ce.claim(n, ce.account(2), 10, 10, 45_000)
+                tx = ce.tx_hash_for(7_000 + ledger)
+                seed(
+                    self.database_url,
+                    [ce.raw_event(*claim, contract_id=CONTRACT, ledger=ledger, tx_hash=tx)],
+                )
+                return {"ok": True}
             if action == "submitted":
                 return {"xdrs": [str(e.to_xdr()) for e in node.submitted]}
             if action == "simulation-error":

@@ -69,8 +69,20 @@ def compiled(tools: tuple[str, str]) -> str:
     return node
 
 
+SUITE_SETTINGS: dict[str, dict[str, Any]] = {
+    # The token named by the operator (as sdk/tests/test_sdk_tokens.py): no RPC read needed.
+    "tokens": {
+        "rpc_url": "none",
+        "token_symbols": f"{ce.TOKEN}:EURX",
+        "token_decimals": f"{ce.TOKEN}:2",
+    },
+}
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Settings:
+    callspec = getattr(request.node, "callspec", None)
+    suite = callspec.params.get("suite") if callspec is not None else None
     return load_settings(
         _env_file=None,
         var_dir=tmp_path / "var",
@@ -79,6 +91,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         network="testnet",
         contract_ids=CONTRACT,
         yield_default_apy_bps=500,
+        **SUITE_SETTINGS.get(suite, {}),
     )
 
 
@@ -139,6 +152,8 @@ SUITES: dict[str, Any] = {
     "readme": lambda url: seed(url, [one_stream(0), one_stream(1)]),
     "facade": None,
     "exports": None,
+    "tokens": lambda url: seed(url, [one_stream(0, amount=1_234_567)]),
+    "wait": lambda url: seed(url, [one_stream(3, ledger=40)]),
 }
 
 

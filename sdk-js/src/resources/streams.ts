@@ -4,6 +4,7 @@
  */
 import { scValToNative } from "@stellar/stellar-sdk";
 import { API_PREFIX } from "../core.js";
+import { NotFoundError, NotIndexedError } from "../errors.js";
 import { cancelCall, createStreamCall, topUpCall, withdrawCall, type Call, type StreamArgsValues } from "../contract/invocations.js";
 import { isKeypair, type Landed } from "../contract/runner.js";
 import type { NebulaClient } from "../client.js";
@@ -148,6 +149,18 @@ function callResult(call: Call, landed: Landed): ContractCallResult {
   };
 }
 
+/** Seconds `streams.waitFor` waits by default. */
+export const WAIT_TIMEOUT = 60;
+
+export interface WaitForOptions {
+  /** Wait until the stream shows this ledger's change (`updatedLedger >= ledger`), e.g. a call result's `ledger`. */
+  ledger?: number | null;
+  /** Seconds before {@link NotIndexedError} (default 60). */
+  timeout?: number;
+}
+
+const monotonic = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now()) / 1000;
+
 const refOf = (params: StreamRef | { streamId: StreamRef }): StreamRef =>
   typeof params === "object" && params !== null ? params.streamId : params;
 
@@ -176,6 +189,39 @@ export class Streams {
   /** One stream by public id (`"C...-42"`), amounts computed now. */
   async retrieve(streamId: string): Promise<Stream> {
     return this.client.request<Stream>({ method: "GET", path: streamPath(streamId) }, StreamSpec);
+  }
+
+  /**
+   * The stream once the API shows it (and, with `ledger`, its change in that ledger). A contract
+   * call's result has the `streamId` and `ledger` to pass; the indexer usually shows them within
+   * seconds. Polls `retrieve` every `pollInterval` seconds (a 404 means not yet); throws
+   * {@link NotIndexedError} after `timeout` seconds.
+   */
+  async waitFor(streamId: string, options: WaitForOptions = {}): Promise<Stream> {
+    const ledger = options.ledger ?? null;
+    const timeout = options.timeout ?? WAIT_TIMEOUT;
+    if (ledger !== null && (!Number.isSafeInteger(ledger) || ledger < 0)) {
+      throw new RangeError(`ledger must be an integer >= 0, got ${String(ledger)}`);
+    }
+    if (typeof timeout !== "number" || !(timeout >= 0)) throw new RangeError(`timeout must be seconds >= 0, got ${String(timeout)}`);
+    streamPath(streamId); // a bad id fails at once, not after the timeout
+    const deadline = monotonic() + timeout;
+    for (;;) {
+      try {
+        const stream = await this.retrieve(streamId);
+        if (ledger === null || stream.updatedLedger >= ledger) return stream;
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      if (monotonic() >= deadline) {
+        const at = ledger === null ? "" : ` at ledger ${ledger} or later`;
+        throw new NotIndexedError(
+          `stream ${streamId} not shown by the API${at} after ${timeout} s: the indexer is behind or stopped (see syncStatus)`,
+          { streamId, ledger, timeout },
+        );
+      }
+      await this.client.sleep(this.client.pollInterval);
+    }
   }
 
   /** The stream's contract events in chain order. */
