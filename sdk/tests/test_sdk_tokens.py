@@ -7,25 +7,17 @@ from pathlib import Path
 import pytest
 from stellar_sdk import Keypair
 from tests.support import contract_events as ce
+from tests.support.payer_flow import make_settings
 
 from conftest import CONTRACT, one_stream, seed
 from nebula_sdk import NebulaClient, TokenInfo
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:  # the token named by the operator
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        contract_ids=CONTRACT,
-        rpc_url="none",
-        token_symbols=f"{ce.TOKEN}:EURX",
-        token_decimals=f"{ce.TOKEN}:2",
-    )
+    extra = {"token_symbols": f"{ce.TOKEN}:EURX", "token_decimals": f"{ce.TOKEN}:2"}
+    return make_settings(tmp_path, database_url, "none", **extra)
 
 
 def test_streams_and_links_carry_the_token_info(

@@ -18,13 +18,14 @@ from structlog.testing import capture_logs
 from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import create_link
+from tests.support.payer_flow import make_settings
 from tests.support.seed import ingest_events
 from tests.support.server import serve
 from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
 from tests.support.stellar_rpc import Chain
 
 from stellarstream.api.app import create_app
-from stellarstream.config import Settings, load_settings
+from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import TokenMetadata
 from stellarstream.tokens.directory import RETRY_SECONDS, TokenDirectory
@@ -42,19 +43,6 @@ def node() -> Iterator[tuple[str, FakeSorobanRpc]]:
         rpc.tokens[ce.TOKEN] = ("EURC", "Euro Coin", 6)
         rpc.tokens[USDC] = ("USDC", f"USDC:{ISSUER}", 7)
         yield served
-
-
-def settings_for(tmp_path: Path, database_url: str, rpc_url: str, **extra: Any) -> Settings:
-    return load_settings(
-        _env_file=None,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        public_url="http://pay.example.test",
-        network="testnet",
-        rpc_url=rpc_url,
-        contract_ids=ce.V2_CONTRACT,
-        **extra,
-    )
 
 
 class Clocks:
@@ -81,7 +69,7 @@ def test_read_from_the_contract_once_then_from_the_database(
     tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]
 ) -> None:
     url, rpc = node
-    settings = settings_for(tmp_path, database_url, url)
+    settings = make_settings(tmp_path, database_url, url)
     clocks = Clocks()
     first = directory(settings, clocks).lookup([ce.TOKEN])[ce.TOKEN]
     assert (first.symbol, first.name, first.decimals, first.label) == (
@@ -111,7 +99,7 @@ def test_settings_override_what_the_chain_says(
     tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]
 ) -> None:
     url, _ = node
-    settings = settings_for(
+    settings = make_settings(
         tmp_path,
         database_url,
         url,
@@ -127,13 +115,13 @@ def test_settings_override_what_the_chain_says(
 
 def test_bad_override_is_a_clear_settings_error(tmp_path: Path, database_url: str) -> None:
     with pytest.raises(ValueError, match="is not CONTRACT:SYMBOL"):
-        settings_for(tmp_path, database_url, "none", token_symbols=f"{ce.TOKEN}:")
+        make_settings(tmp_path, database_url, "none", token_symbols=f"{ce.TOKEN}:")
 
 
 def test_rpc_down_leaves_the_short_address_and_one_log_line(
     tmp_path: Path, database_url: str
 ) -> None:
-    settings = settings_for(tmp_path, database_url, CLOSED_PORT_URL)
+    settings = make_settings(tmp_path, database_url, CLOSED_PORT_URL)
     clocks = Clocks()
     tokens = directory(settings, clocks)
     with capture_logs() as logs:
@@ -154,7 +142,7 @@ def test_a_contract_that_is_not_a_token_is_remembered_as_such(
     tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]
 ) -> None:
     url, rpc = node
-    settings = settings_for(tmp_path, database_url, url)
+    settings = make_settings(tmp_path, database_url, url)
     clocks = Clocks()
     tokens = directory(settings, clocks)
     with capture_logs() as logs:
@@ -173,7 +161,7 @@ def test_a_classic_asset_shows_its_code_and_issuer_home_domain(
     tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]
 ) -> None:
     url, _ = node
-    settings = settings_for(tmp_path, database_url, url)
+    settings = make_settings(tmp_path, database_url, url)
     asked: list[str] = []
 
     def home_domain_of(issuer: str) -> str | None:
@@ -191,7 +179,7 @@ def test_the_api_the_csv_and_the_payer_page_name_the_token(
     tmp_path: Path, database_url: str, node: tuple[str, FakeSorobanRpc]
 ) -> None:
     url, _ = node
-    settings = settings_for(tmp_path, database_url, url)
+    settings = make_settings(tmp_path, database_url, url)
     stream = ce.raw_event(
         *ce.create_v2(0, ce.account(1), ce.account(2), ce.TOKEN, 15_000_000, 10, 10, 100, 5),
         contract_id=ce.V2_CONTRACT,
