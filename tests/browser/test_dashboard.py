@@ -21,6 +21,7 @@ from stellarstream.api.app import create_app
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
+from stellarstream.secretbox import SecretBox
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 from tests.browser.conftest import PHONE, Console
 from tests.browser.wallet import index, install_wallet
@@ -245,7 +246,10 @@ def test_add_a_webhook_see_its_secret_once_and_its_delivery(
         page.wait_for_selector(f"#links-list li[data-slug='{slug}'][data-status='CANCELED']")
         engine = make_engine(database_url)
         worker = WebhookWorker(
-            make_sessionmaker(engine), WorkerConfig.from_settings(site_settings), clock=clock
+            make_sessionmaker(engine),
+            WorkerConfig.from_settings(site_settings),
+            SecretBox(site_settings.secrets_key_value),
+            clock=clock,
         )
         try:
             for _ in range(100):

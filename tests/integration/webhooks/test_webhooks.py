@@ -3,9 +3,9 @@ the worker (in process) delivering signed events to a local receiver, with retri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from standardwebhooks import Webhook, WebhookVerificationError
 from stellar_sdk import Keypair
 from tests.support import contract_events as ce
 from tests.support.auth import sign_in
@@ -35,18 +36,24 @@ from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink, WebhookDelivery
 from stellarstream.ingest.pipeline import ingest_batch
-from stellarstream.webhooks.signature import verify
+from stellarstream.secretbox import SecretBox, new_key
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 
 HOOKS = "/api/v1/webhooks"
 LINKS = "/api/v1/invoice-links"
+KEY = new_key()  # the API and the workers of these tests share it (as one installation does)
+BOX = SecretBox(KEY)
 
 
 def make_settings(
     tmp_path: Path, database_url: str, *, allow_local: bool = True, rpc_url: str = "none"
 ) -> Settings:
     return payer_settings(
-        tmp_path, database_url, rpc_url, webhooks_allow_http_localhost=allow_local
+        tmp_path,
+        database_url,
+        rpc_url,
+        webhooks_allow_http_localhost=allow_local,
+        secrets_key=KEY,
     )
 
 
@@ -105,7 +112,7 @@ FAST = WorkerConfig(
 def worker_for(
     sessions: object, clock: Callable[[], datetime], config: WorkerConfig = FAST, **kw: object
 ) -> WebhookWorker:
-    return WebhookWorker(sessions, config, clock=clock, **kw)  # type: ignore[arg-type]
+    return WebhookWorker(sessions, config, BOX, clock=clock, **kw)  # type: ignore[arg-type]
 
 
 def ahead(clock: FakeClock) -> Callable[[], datetime]:
@@ -140,14 +147,14 @@ def deliveries(database_url: str) -> list[WebhookDelivery]:
         engine.dispose()
 
 
-def recipe_verify(secret: str, header: str, body: bytes) -> bool:
-    """The receiver-side recipe documented in ``stellarstream.webhooks.signature``."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    t, sent = parts.get("t", ""), parts.get("v1", "")
-    if not t.isdigit() or abs(time.time() - int(t)) > 300:
+def verified(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    """What an integrator does: the Standard Webhooks library (``pip install standardwebhooks``),
+    none of our code."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
         return False
-    expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), sent)
+    return True
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -289,14 +296,18 @@ def test_every_status_change_is_delivered_signed(
     got = hook.accepted
     assert len(got) == 9  # exactly once each: no failure, no lease ran out
     by_type: dict[str, list[dict[str, object]]] = {}
+    other_secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     for delivery in got:
-        header = delivery.headers["stellarstream-signature"]
-        assert verify(secret, header, delivery.body, now=time.time())
-        assert recipe_verify(secret, header, delivery.body)
-        assert not recipe_verify(secret + "x", header, delivery.body)
-        assert not recipe_verify(secret, header, delivery.body + b" ")
+        assert Webhook(secret).verify(delivery.body, delivery.headers) == delivery.json
+        assert not verified(other_secret, delivery.body, delivery.headers)
+        assert not verified(secret, delivery.body + b" ", delivery.headers)
+        tampered = {**delivery.headers, "webhook-id": "x" + delivery.headers["webhook-id"]}
+        assert not verified(secret, delivery.body, tampered)
+        assert delivery.headers["webhook-signature"].startswith("v1,")
+        assert abs(int(delivery.headers["webhook-timestamp"]) - time.time()) < 60
+        assert "stellarstream-signature" not in delivery.headers  # the old scheme is gone
         body = delivery.json
-        assert delivery.headers["stellarstream-event-id"] == body["id"]
+        assert delivery.headers["webhook-id"] == body["id"]
         assert delivery.headers["stellarstream-event-type"] == body["type"]
         assert delivery.headers["content-type"] == "application/json"
         by_type.setdefault(str(body["type"]), []).append(body)
@@ -376,8 +387,7 @@ def test_retries_on_500_then_success_recording_every_attempt(
     attempts = [r.headers["stellarstream-delivery-attempt"] for r in hook.received]
     assert attempts == ["1", "2", "3"]
     for delivery in hook.received:
-        header = delivery.headers["stellarstream-signature"]
-        assert verify(str(created["secret"]), header, delivery.body, now=time.time())
+        assert verified(str(created["secret"]), delivery.body, delivery.headers)
 
 
 def test_backoff_grows_and_gives_up_after_the_retry_window(
