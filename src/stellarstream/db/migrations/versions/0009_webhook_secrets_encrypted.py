@@ -51,6 +51,9 @@ def _fernet() -> Fernet:
 
 
 def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # freed pages and cells are zeroed: the plaintext does not linger in the file
+        op.execute("PRAGMA secure_delete=ON")
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.add_column(sa.Column("secret_encrypted", sa.String(length=512), nullable=True))
         batch_op.add_column(
@@ -80,6 +83,8 @@ def upgrade() -> None:
             "secret_encrypted", existing_type=sa.String(length=512), nullable=False
         )
         batch_op.drop_column("secret")
+    if sqlite:
+        op.execute("PRAGMA secure_delete=OFF")
 
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.add_column(
