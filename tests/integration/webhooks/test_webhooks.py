@@ -26,6 +26,7 @@ from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment, w
 from tests.support.payer_flow import make_settings as payer_settings
 from tests.support.payer_flow import pay, payer_state
 from tests.support.payer_rpc import PayerRpc, running_payer_rpc
+from tests.support.raw_db import raw_contents
 from tests.support.server import serve
 from tests.support.webhook_receiver import Receiver, running_receiver
 
@@ -547,3 +548,225 @@ def test_a_stream_event_body_is_json_with_exact_amounts(
     (row,) = deliveries(database_url)
     data = json.loads(row.body)["data"]["event"]["data"]
     assert data["amount"] == str(2**90) and data["stream_id"] == "3"
+
+
+# --- secrets: encrypted at rest, rotated with an overlap -----------------------------------------
+
+
+def test_no_secret_is_stored_in_clear(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    rotated = http.post(f"{HOOKS}/{created['id']}/rotate-secret", headers=auth)
+    assert rotated.status_code == 200, rotated.text
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    drain(worker_for(sessions, ahead(clock)), lambda: len(hook.accepted) == 1)
+    raw = raw_contents(database_url)
+    assert raw  # the database was read
+    for secret in (str(created["secret"]), str(rotated.json()["secret"])):
+        key = base64.b64decode(secret[6:])
+        assert secret[6:].encode() not in raw and key not in raw
+        Webhook(secret).verify(hook.accepted[0].body, hook.accepted[0].headers)
+    assert KEY.encode() not in raw  # nor the key that encrypts them
+
+
+def test_a_rotated_secret_keeps_signing_for_24_hours(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    rotate = f"{HOOKS}/{created['id']}/rotate-secret"
+    assert http.post(rotate).status_code == 401
+    assert http.post(rotate, headers=sign_in(http, Keypair.random())).status_code == 404
+    assert http.post(f"{HOOKS}/nope/rotate-secret", headers=auth).status_code == 404
+    response = http.post(rotate, headers=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    old, new = str(created["secret"]), str(body["secret"])
+    assert new != old and new.startswith("whsec_")
+    assert body["id"] == created["id"] and body["url"] == url
+    until = datetime.fromisoformat(body["previousSecretExpiresAt"])
+    assert until == clock() + timedelta(hours=24)
+    listed = http.get(f"{HOOKS}/{created['id']}", headers=auth).json()
+    assert listed["previousSecretExpiresAt"] == body["previousSecretExpiresAt"]
+    assert "secret" not in listed
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    at = FakeClock(clock())  # the worker's time (which secrets sign is its decision)
+    worker = worker_for(sessions, at)
+    drain(worker, lambda: len(hook.accepted) == 1)
+    during = hook.accepted[0]
+    assert len(during.headers["webhook-signature"].split(" ")) == 2  # v1,<new> v1,<old>
+    assert Webhook(new).verify(during.body, during.headers) == during.json
+    assert Webhook(old).verify(during.body, during.headers) == during.json
+    at.advance(24 * 3600 + 1)  # the overlap is over
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    drain(worker, lambda: len(hook.accepted) == 2)
+    after = hook.accepted[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.body, after.headers)
+
+
+# --- every attempt recorded; retries like Stripe's; retry and replay on demand --------------------
+
+
+def test_default_retries_back_off_for_three_days_recording_every_attempt(
+    tmp_path: Path,
+    http: httpx.Client,
+    auth: dict[str, str],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    config = replace(WorkerConfig.from_settings(make_settings(tmp_path, database_url)), batch=5)
+    assert (config.retry_initial, config.retry_max, config.retry_window) == (30, 6 * 3600, 259200)
+    at = FakeClock()
+    with running_receiver(fail_first=10**6) as (url, hook):
+        created = register(http, auth, url)
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        (row,) = deliveries(database_url)
+        at.now = row.created_at
+        worker = worker_for(sessions, at, replace(config, concurrency=1))
+        delays = []
+        while True:
+            assert worker.run_once() == 1
+            (row,) = deliveries(database_url)
+            if row.status != "PENDING":
+                break
+            delays.append((row.next_attempt_at - at()).total_seconds())
+            at.now = row.next_attempt_at
+        assert row.status == "FAILED"
+        assert worker.run_once() == 0
+        assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and 108 <= delays[2] <= 132
+        assert max(delays) <= 6 * 3600 * 1.1
+        assert row.last_attempt_at is not None
+        assert timedelta(days=2.5) < row.last_attempt_at - row.created_at <= timedelta(days=3)
+        detail = http.get(f"{HOOKS}/{created['id']}/deliveries/{row.id}", headers=auth).json()
+        log = detail["attemptsLog"]
+        assert len(log) == row.attempts == len(hook.received) == len(delays) + 1
+        assert [a["attempt"] for a in log] == list(range(1, row.attempts + 1))
+        assert {(a["statusCode"], a["ok"], a["response"]) for a in log} == {(500, False, "boom")}
+        assert all(a["durationMs"] >= 0 for a in log)
+        # Asked again after giving up: a fresh schedule (30 s first, another 3 days).
+        retry = http.post(f"{HOOKS}/{created['id']}/deliveries/{row.id}/retry", headers=auth)
+        assert retry.status_code == 202, retry.text
+        at.now = clock()  # the API's time: the retry's schedule starts there
+        assert worker.run_once() == 1
+        (row,) = deliveries(database_url)
+        assert row.status == "PENDING" and row.attempts == len(log) + 1
+        assert 27 <= (row.next_attempt_at - at()).total_seconds() <= 33
+
+
+def test_retry_sends_a_delivery_again_with_the_same_webhook_id(
+    http: httpx.Client,
+    auth: dict[str, str],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    gives_up = replace(FAST, retry_window=0.01)  # FAILED after one failed attempt
+    with running_receiver(fail_first=2) as (url, hook):
+        created = register(http, auth, url)
+        secret = str(created["secret"])
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        worker = worker_for(sessions, ahead(clock), gives_up)
+        assert worker.run_once() == 1
+        (row,) = deliveries(database_url)
+        assert (row.status, row.attempts) == ("FAILED", 1)
+        one = f"{HOOKS}/{created['id']}/deliveries/{row.id}"
+        # owner only; a delivery of another endpoint (even one's own) is not there
+        assert http.post(f"{one}/retry").status_code == 401
+        stranger = sign_in(http, Keypair.random())
+        assert http.post(f"{one}/retry", headers=stranger).status_code == 404
+        assert http.get(one, headers=stranger).status_code == 404
+        missing = http.post(f"{HOOKS}/{created['id']}/deliveries/999999/retry", headers=auth)
+        assert missing.status_code == 404 and "999999" in missing.json()["error"]["message"]
+        mine = register(http, auth, "https://elsewhere.example.com/")
+        elsewhere = f"{HOOKS}/{mine['id']}/deliveries/{row.id}/retry"
+        assert http.post(elsewhere, headers=auth).status_code == 404
+        bad = http.post(f"{HOOKS}/{created['id']}/deliveries/abc/retry", headers=auth)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "delivery_id"
+        for _ in range(2):  # fails again (FAILED again), then succeeds
+            response = http.post(f"{one}/retry", headers=auth)
+            assert response.status_code == 202, response.text
+            assert response.json()["status"] == "PENDING" and response.json()["id"] == row.id
+            assert worker.run_once() == 1
+    detail = http.get(one, headers=auth).json()
+    assert (detail["status"], detail["attempts"], detail["lastStatusCode"]) == ("DELIVERED", 3, 200)
+    assert [(a["attempt"], a["statusCode"], a["ok"]) for a in detail["attemptsLog"]] == [
+        (1, 500, False),
+        (2, 500, False),
+        (3, 200, True),
+    ]
+    assert {r.event_id for r in hook.received} == {row.event_id}  # receivers deduplicate on it
+    for delivery in hook.received:
+        assert verified(secret, delivery.body, delivery.headers)
+    assert [r.headers["stellarstream-delivery-attempt"] for r in hook.received] == ["1", "2", "3"]
+
+
+def test_replay_since_queues_deliveries_again_with_their_event_ids(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    stranger = sign_in(http, Keypair.random())  # (now: a token's iat must not be ahead of time)
+    start = clock()
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    clock.advance(60)
+    since = clock()
+    for _ in range(2):
+        http.post(LINKS, json=invoice_body(), headers=auth)
+    worker = worker_for(sessions, clock)
+    drain(worker, lambda: len(hook.accepted) == 3)
+    early, *late = [d.event_id for d in deliveries(database_url)]  # by id: creation order
+    assert sorted(r.event_id for r in hook.accepted) == sorted([early, *late])
+    replay = f"{HOOKS}/{created['id']}/replay"
+    response = http.post(replay, json={"since": since.isoformat()}, headers=auth)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"requeued": 2}
+    drain(worker, lambda: len(hook.accepted) == 5)
+    again = [r.event_id for r in hook.accepted[3:]]
+    assert sorted(again) == sorted(late)  # the same webhook-id: receivers deduplicate
+    for delivery in hook.accepted:
+        assert verified(str(created["secret"]), delivery.body, delivery.headers)
+    assert sorted((d.status, d.attempts) for d in deliveries(database_url)) == [
+        ("DELIVERED", 1),
+        ("DELIVERED", 2),
+        ("DELIVERED", 2),
+    ]
+    window = {"since": start.isoformat(), "until": since.isoformat()}
+    assert http.post(replay, json=window, headers=auth).json() == {"requeued": 1}
+    # bad input names the problem
+    future = (clock() + timedelta(hours=1)).isoformat()
+    for body, field, words in [
+        ({}, "since", "required"),
+        ({"since": "yesterday"}, "since", "datetime"),
+        ({"since": "2026-12-01T00:00:00"}, "since", "time zone"),
+        ({"since": future}, "since", "future"),
+        ({"since": since.isoformat(), "until": start.isoformat()}, "until", "after since"),
+        ({"since": since.isoformat(), "status": "FAILED"}, "status", ""),
+    ]:
+        bad = http.post(replay, json=body, headers=auth)
+        assert bad.status_code == 422, (body, bad.text)
+        error = bad.json()["error"]
+        assert error["field"] == field and words in error["message"].lower(), error
+    # owner only
+    assert http.post(replay, json={"since": since.isoformat()}).status_code == 401
+    assert http.post(replay, json={"since": since.isoformat()}, headers=stranger).status_code == 404
+    assert http.post(f"{HOOKS}/nope/replay", json=window, headers=auth).status_code == 404
