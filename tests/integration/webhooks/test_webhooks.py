@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -146,6 +147,17 @@ def deliveries(database_url: str) -> list[WebhookDelivery]:
             return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
     finally:
         engine.dispose()
+
+
+def readme_handler() -> Callable[[str, bytes, dict[str, str]], object]:
+    """The receiver example of the README's Webhooks section, as written."""
+    text = (Path(__file__).parents[3] / "README.md").read_text()
+    section = text[text.index("\n## Webhooks\n") : text.index("\n## Walk-through")]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "the README's Webhooks section lost its Python example"
+    namespace: dict[str, object] = {}
+    exec(match.group(1), namespace)
+    return namespace["handle"]  # type: ignore[return-value]
 
 
 def verified(secret: str, body: bytes, headers: dict[str, str]) -> bool:
@@ -298,8 +310,11 @@ def test_every_status_change_is_delivered_signed(
     assert len(got) == 9  # exactly once each: no failure, no lease ran out
     by_type: dict[str, list[dict[str, object]]] = {}
     other_secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    handle = readme_handler()
     for delivery in got:
         assert Webhook(secret).verify(delivery.body, delivery.headers) == delivery.json
+        assert handle(secret, delivery.body, delivery.headers) == delivery.json
+        assert handle(other_secret, delivery.body, delivery.headers) is None
         assert not verified(other_secret, delivery.body, delivery.headers)
         assert not verified(secret, delivery.body + b" ", delivery.headers)
         tampered = {**delivery.headers, "webhook-id": "x" + delivery.headers["webhook-id"]}
@@ -770,3 +785,23 @@ def test_replay_since_queues_deliveries_again_with_their_event_ids(
     assert http.post(replay, json={"since": since.isoformat()}).status_code == 401
     assert http.post(replay, json={"since": since.isoformat()}, headers=stranger).status_code == 404
     assert http.post(f"{HOOKS}/nope/replay", json=window, headers=auth).status_code == 404
+
+
+def test_a_secret_the_key_cannot_decrypt_is_not_sent_and_says_why(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    """A worker given another STELLARSTREAM_SECRETS_KEY cannot sign: it sends nothing."""
+    url, hook = receiver
+    register(http, auth, url)
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    wrong = WebhookWorker(sessions, FAST, SecretBox(new_key()), clock=ahead(clock))  # type: ignore[arg-type]
+    assert wrong.run_once() == 1
+    (row,) = deliveries(database_url)
+    assert row.status == "PENDING" and row.last_status_code is None
+    assert row.last_response is not None and "cannot be decrypted" in row.last_response
+    assert hook.received == []

@@ -70,6 +70,8 @@ def test_a_secret_issued_before_standard_webhooks_keeps_its_key() -> None:
     assert "-" in legacy or "_" in legacy[6:]
     assert secret_key(legacy) == bytes(range(200, 232))
     standard = legacy_secret_in_standard_form(legacy)
+    old = legacy  # the README's one-liner gives the same
+    assert standard == "whsec_" + base64.b64encode(base64.urlsafe_b64decode(old[6:] + "=")).decode()
     body = b"{}"
     headers = sign_headers([legacy], "e1", int(time.time()), body)
     Webhook(standard).verify(body, headers)
