@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from standardwebhooks import Webhook
 from stellar_sdk import Keypair
 
 from stellarstream.api.app import create_app
@@ -264,7 +265,18 @@ def test_add_a_webhook_see_its_secret_once_and_its_delivery(
         page.wait_for_selector(".deliveries li[data-status=DELIVERED]")
         text = page.inner_text(".deliveries")
         assert "invoice.canceled: DELIVERED after 1 attempt, last answer HTTP 200" in text
+        delivery = receiver.received[0]
+        Webhook(secret).verify(delivery.body, delivery.headers)  # the secret shown signs
         shot(page, "webhooks")
+        # A new secret: shown once, the previous one still signing for 24 h.
+        page.click("#webhooks-list li[data-webhook] button[data-action=rotate-secret]")
+        page.click("#webhooks-list li[data-webhook] button:has-text('Confirm: new secret')")
+        page.wait_for_function(
+            "old => document.querySelector('#webhook-secret-value').value !== old", arg=secret
+        )
+        rotated = page.input_value("#webhook-secret-value")
+        assert rotated.startswith("whsec_") and rotated != secret
+        assert "the previous one also signs until" in page.inner_text("#webhook-secret-note")
         page.click("#webhooks-list li[data-webhook] button[data-action=delete-webhook]")
         page.click("#webhooks-list li[data-webhook] button:has-text('Confirm')")
         page.wait_for_function("() => !document.querySelector('#webhooks-list li[data-webhook]')")
