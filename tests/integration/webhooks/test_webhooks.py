@@ -716,6 +716,7 @@ def test_retry_sends_a_delivery_again_with_the_same_webhook_id(
             response = http.post(f"{one}/retry", headers=auth)
             assert response.status_code == 202, response.text
             assert response.json()["status"] == "PENDING" and response.json()["id"] == row.id
+            assert response.json()["requeuedAt"] == clock().isoformat().replace("+00:00", "Z")
             assert worker.run_once() == 1
     detail = http.get(one, headers=auth).json()
     assert (detail["status"], detail["attempts"], detail["lastStatusCode"]) == ("DELIVERED", 3, 200)

@@ -70,6 +70,9 @@ class DeliveryOut(ApiOut):
     last_response: str | None = Field(description="Start of the last response body or error")
     delivered_at: datetime | None
     created_at: datetime
+    requeued_at: datetime | None = Field(
+        default=None, description="The last retry or replay you asked for (a fresh schedule)"
+    )
 
 
 class AttemptOut(ApiOut):
