@@ -274,7 +274,10 @@ class WebhookWorker:
             else:
                 values.update(next_attempt_at=retry_at)
         with self._sessions() as session, session.begin():
-            if session.get(WebhookDelivery, claim.id) is not None:  # not deleted meanwhile
+            exists = session.scalar(  # locked: an endpoint's deletion waits for this record
+                select(WebhookDelivery.id).where(WebhookDelivery.id == claim.id).with_for_update()
+            )
+            if exists is not None:  # (or it was deleted meanwhile: nothing to record)
                 session.add(
                     WebhookAttempt(
                         delivery_id=claim.id,
