@@ -49,7 +49,7 @@ def _settings(*, logs_to_stderr: bool = False) -> Settings:
 def _upgrade(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     try:
-        if migrate.upgrade_if_behind(engine):
+        if migrate.upgrade_if_behind(engine, secrets_key=settings.secrets_key_value):
             log.info("database_migrated", revision=migrate.current_revision(engine))
         else:
             log.info("database_at_head", revision=migrate.HEAD)
@@ -136,7 +136,7 @@ def indexer() -> None:
 
 @app.command()
 def webhooks() -> None:
-    """Run the webhook worker: deliver queued events, retried for 24 h (SIGTERM stops it)."""
+    """Run the webhook worker: deliver queued events, retried for 3 days (SIGTERM stops it)."""
     from stellarstream.webhooks.worker import run_worker
 
     settings = _settings()

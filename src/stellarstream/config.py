@@ -1,9 +1,9 @@
 """Settings: every knob is one ``STELLARSTREAM_*`` environment variable (or a line in ``.env``).
 
-Secrets that are not set (``JWT_SECRET``, ``SIGNING_SECRET``, ``URI_REQUEST_SIGNING_KEY``) are
-generated once and kept in ``VAR_DIR`` with mode 0600, so no installation ever runs on a known
-default. Build settings with :func:`load_settings`; pass the object down, never read env vars
-elsewhere.
+Secrets that are not set (``JWT_SECRET``, ``SIGNING_SECRET``, ``URI_REQUEST_SIGNING_KEY``,
+``SECRETS_KEY``) are generated once and kept in ``VAR_DIR`` with mode 0600, so no installation
+ever runs on a known default. Build settings with :func:`load_settings`; pass the object down,
+never read env vars elsewhere.
 """
 
 from __future__ import annotations
@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     home_domain: str = ""
     signing_secret: SecretStr | None = None
     challenge_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    # Encrypts secrets kept in the database (webhook signing secrets): stellarstream.secretbox
+    secrets_key: SecretStr | None = None
 
     # Payer experience (invoice page, SEP-7 transaction requests) and webhooks.
     uri_request_signing_key: SecretStr | None = None  # S... seed that signs SEP-7 URIs
@@ -119,9 +121,10 @@ class Settings(BaseSettings):
     walletconnect_project_id: str = ""  # WalletConnect Cloud project id: adds WalletConnect
     webhooks_allow_http_localhost: bool = False  # http://127.0.0.1 / localhost URLs (tests)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Retries like Stripe's: 30 s doubling up to 6 h between attempts, for up to 3 days.
     webhook_retry_initial_seconds: float = Field(default=30.0, gt=0, le=3600)
-    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
-    webhook_retry_window_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
+    webhook_retry_max_seconds: float = Field(default=21600.0, gt=0, le=86400)
+    webhook_retry_window_seconds: float = Field(default=3 * 86400.0, gt=0, le=30 * 86400)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     webhook_batch_size: int = Field(default=20, ge=1, le=500)
@@ -217,6 +220,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} is not a Stellar secret seed (S...)")
         return value
 
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from stellarstream.secretbox import check_key
+
+            try:
+                check_key(value.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"STELLARSTREAM_SECRETS_KEY {exc}") from exc
+        return value
+
     @field_validator("invoice_contract_id")
     @classmethod
     def _check_invoice_contract(cls, value: str) -> str:
@@ -286,6 +301,12 @@ class Settings(BaseSettings):
         return self.invoice_contract_id or (self.contract_ids[0] if self.contract_ids else None)
 
     @property
+    def secrets_key_value(self) -> str:
+        """The key that encrypts secrets stored in the database."""
+        assert self.secrets_key is not None, "load_settings() fills the secrets key"
+        return self.secrets_key.get_secret_value()
+
+    @property
     def jwt_key(self) -> str:
         assert self.jwt_secret is not None, "load_settings() fills the JWT secret"
         return self.jwt_secret.get_secret_value()
@@ -307,6 +328,12 @@ def _read_or_create_secret(path: Path, make: Any) -> str:
     return value
 
 
+def _new_secrets_key() -> str:
+    from stellarstream.secretbox import new_key  # cryptography: only when a key is made
+
+    return new_key()
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and fill unset secrets from (or into) ``var_dir``."""
     settings = Settings(**overrides)
@@ -326,6 +353,10 @@ def load_settings(**overrides: Any) -> Settings:
             _read_or_create_secret(
                 settings.var_dir / "uri_signing_secret", lambda: Keypair.random().secret
             )
+        )
+    if settings.secrets_key is None:
+        updates["secrets_key"] = SecretStr(
+            _read_or_create_secret(settings.var_dir / "secrets_key", _new_secrets_key)
         )
     if settings.database_url == "":
         settings.var_dir.mkdir(parents=True, exist_ok=True)

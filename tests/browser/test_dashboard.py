@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from standardwebhooks import Webhook
 from stellar_sdk import Keypair
 
 from stellarstream.api.app import create_app
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
+from stellarstream.secretbox import SecretBox
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 from tests.browser.conftest import PHONE, Console
 from tests.browser.wallet import index, install_wallet
@@ -245,7 +247,10 @@ def test_add_a_webhook_see_its_secret_once_and_its_delivery(
         page.wait_for_selector(f"#links-list li[data-slug='{slug}'][data-status='CANCELED']")
         engine = make_engine(database_url)
         worker = WebhookWorker(
-            make_sessionmaker(engine), WorkerConfig.from_settings(site_settings), clock=clock
+            make_sessionmaker(engine),
+            WorkerConfig.from_settings(site_settings),
+            SecretBox(site_settings.secrets_key_value),
+            clock=clock,
         )
         try:
             for _ in range(100):
@@ -260,7 +265,18 @@ def test_add_a_webhook_see_its_secret_once_and_its_delivery(
         page.wait_for_selector(".deliveries li[data-status=DELIVERED]")
         text = page.inner_text(".deliveries")
         assert "invoice.canceled: DELIVERED after 1 attempt, last answer HTTP 200" in text
+        delivery = receiver.received[0]
+        Webhook(secret).verify(delivery.body, delivery.headers)  # the secret shown signs
         shot(page, "webhooks")
+        # A new secret: shown once, the previous one still signing for 24 h.
+        page.click("#webhooks-list li[data-webhook] button[data-action=rotate-secret]")
+        page.click("#webhooks-list li[data-webhook] button:has-text('Confirm: new secret')")
+        page.wait_for_function(
+            "old => document.querySelector('#webhook-secret-value').value !== old", arg=secret
+        )
+        rotated = page.input_value("#webhook-secret-value")
+        assert rotated.startswith("whsec_") and rotated != secret
+        assert "the previous one also signs until" in page.inner_text("#webhook-secret-note")
         page.click("#webhooks-list li[data-webhook] button[data-action=delete-webhook]")
         page.click("#webhooks-list li[data-webhook] button:has-text('Confirm')")
         page.wait_for_function("() => !document.querySelector('#webhooks-list li[data-webhook]')")

@@ -29,7 +29,7 @@ class Received:
 
     @property
     def event_id(self) -> str:
-        return self.headers["stellarstream-event-id"]
+        return self.headers["webhook-id"]
 
 
 class Receiver:

@@ -8,18 +8,21 @@ from pydantic import ValidationError
 from stellar_sdk import Keypair, Network, StrKey
 
 from stellarstream.config import load_settings
+from stellarstream.secretbox import SecretBox, UnreadableSecret, new_key
+from stellarstream.webhooks.worker import WorkerConfig
 
 CONTRACT = StrKey.encode_contract(bytes([7]) * 32)
 
 
 def test_missing_secrets_are_generated_once_with_mode_0600(tmp_path: Path) -> None:
     first = load_settings(_env_file=None, var_dir=tmp_path)
-    for name in ("jwt_secret", "signing_secret"):
+    for name in ("jwt_secret", "signing_secret", "secrets_key"):
         path = tmp_path / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     second = load_settings(_env_file=None, var_dir=tmp_path)
     assert first.jwt_key == second.jwt_key and len(first.jwt_key) == 64
     assert first.signing_keypair.public_key == second.signing_keypair.public_key
+    assert first.secrets_key_value == second.secrets_key_value
     other = load_settings(_env_file=None, var_dir=tmp_path / "elsewhere")
     assert other.jwt_key != first.jwt_key
 
@@ -34,8 +37,37 @@ def test_explicit_secrets_win_and_nothing_is_written(tmp_path: Path) -> None:
     assert not (tmp_path / "jwt_secret").exists()
 
 
+def test_the_secrets_key_encrypts_and_comes_from_the_environment_when_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generated = load_settings(_env_file=None, var_dir=tmp_path)
+    box = SecretBox(generated.secrets_key_value)
+    token = box.encrypt("whsec_abc")
+    assert "whsec_abc" not in token and box.decrypt(token) == "whsec_abc"
+    key = new_key()
+    monkeypatch.setenv("STELLARSTREAM_SECRETS_KEY", key)
+    configured = load_settings(_env_file=None, var_dir=tmp_path / "other")
+    assert configured.secrets_key_value == key
+    assert not (tmp_path / "other" / "secrets_key").exists()
+    with pytest.raises(UnreadableSecret, match="another key"):
+        SecretBox(key).decrypt(token)
+    monkeypatch.setenv("STELLARSTREAM_SECRETS_KEY", "too-short")
+    with pytest.raises(ValidationError, match="STELLARSTREAM_SECRETS_KEY must be 32 bytes"):
+        load_settings(_env_file=None, var_dir=tmp_path)
+
+
+def test_webhook_retries_last_three_days_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(_env_file=None, var_dir=tmp_path).webhook_retry_window_seconds == 259200
+    monkeypatch.setenv("STELLARSTREAM_WEBHOOK_RETRY_WINDOW_SECONDS", "3600")
+    settings = load_settings(_env_file=None, var_dir=tmp_path)
+    assert WorkerConfig.from_settings(settings).retry_window == 3600
+
+
 def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     settings = load_settings(_env_file=None, var_dir=tmp_path)
+    assert settings.secrets_key_value not in repr(settings)
     assert settings.jwt_key not in repr(settings)
     assert settings.signing_keypair.secret not in repr(settings)
 

@@ -529,12 +529,28 @@ async function addWebhook(event) {
     else message("webhooks-error", capitalized(error.message));
     return;
   }
-  const created = await response.json();
-  $("webhook-secret-value").value = created.secret;
-  $("webhook-secret").hidden = false;
+  showSecret((await response.json()).secret, "");
   $("w-url").value = "";
   $("w-description").value = "";
   refreshWebhooks();
+}
+
+function showSecret(secret, note) {
+  $("webhook-secret-value").value = secret;
+  $("webhook-secret-note").textContent = note;
+  $("webhook-secret").hidden = false;
+}
+
+async function rotateSecret(endpoint) {
+  message("webhooks-error", "");
+  const response = await api(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, { method: "POST" });
+  if (!response.ok) {
+    message("webhooks-error", capitalized((await errorOf(response)).message));
+    return;
+  }
+  const rotated = await response.json();
+  const until = utcIso(rotated.previousSecretExpiresAt);
+  showSecret(rotated.secret, `New secret for ${endpoint.url}: the previous one also signs until ${until}.`);
 }
 
 async function refreshWebhooks() {
@@ -584,7 +600,24 @@ async function refreshWebhooks() {
       await api(`/api/v1/webhooks/${endpoint.id}`, { method: "DELETE" });
       refreshWebhooks();
     });
-    actions.append(show, remove);
+    const rotate = document.createElement("button");
+    rotate.type = "button";
+    rotate.className = "secondary";
+    rotate.dataset.action = "rotate-secret";
+    const rotateKey = `rotate:${endpoint.id}`;
+    rotate.textContent = armed.has(rotateKey) ? "Confirm: new secret" : "Rotate secret";
+    rotate.setAttribute("aria-label", `${rotate.textContent}: ${endpoint.url}`);
+    rotate.addEventListener("click", async () => {
+      if (!armed.has(rotateKey)) {
+        armed.add(rotateKey);
+        refreshWebhooks();
+        return;
+      }
+      armed.delete(rotateKey);
+      await rotateSecret(endpoint);
+      refreshWebhooks();
+    });
+    actions.append(show, rotate, remove);
     item.append(url, what, actions);
     if (openDeliveries.has(endpoint.id)) item.append(await deliveries(endpoint.id));
     list.append(item);

@@ -18,35 +18,39 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-HEAD = "0009"
+HEAD = "0010"
 """The newest revision (tests/integration/test_migrations.py checks it is Alembic's head)."""
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, *, secrets_key: str | None = None) -> Config:
+    """``secrets_key``: the key that encrypts stored secrets (0010 encrypts webhook secrets with
+    it); None: the migration asks the settings (``STELLARSTREAM_SECRETS_KEY`` or ``var/``)."""
     config = alembic_config_without_engine()
     config.attributes["engine"] = engine
+    if secrets_key is not None:
+        config.attributes["secrets_key"] = secrets_key
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, secrets_key: str | None = None) -> None:
     """Migrate the database to ``revision`` (default: the newest)."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine, secrets_key=secrets_key), revision)
 
 
-def upgrade_if_behind(engine: Engine) -> bool:
+def upgrade_if_behind(engine: Engine, *, secrets_key: str | None = None) -> bool:
     """Migrate to the newest revision unless the database is there already; True if it ran."""
     if stored_revision(engine) == HEAD:
         return False
-    upgrade(engine)
+    upgrade(engine, secrets_key=secrets_key)
     return True
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def downgrade(engine: Engine, revision: str, *, secrets_key: str | None = None) -> None:
     from alembic import command
 
-    command.downgrade(alembic_config(engine), revision)
+    command.downgrade(alembic_config(engine, secrets_key=secrets_key), revision)
 
 
 def head_revision() -> str | None:

@@ -4,7 +4,8 @@ Tables: ``invoice_links`` and ``idempotency_keys`` (invoice links), ``contract_e
 contract event once, the "sync store"), ``streams`` (the projection, rebuildable from events) and
 ``sync_state`` (the checkpoint per contract and source); ``payment_requests`` (transactions
 prepared for payers); ``webhook_endpoints``,
-``webhook_deliveries`` (the outbox) and ``webhook_sweeps`` (webhooks).
+``webhook_deliveries`` (the outbox), ``webhook_attempts`` (every attempt of each delivery) and
+``webhook_sweeps`` (webhooks).
 """
 
 from __future__ import annotations
@@ -282,7 +283,11 @@ class WebhookEndpoint(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str] = mapped_column(ADDRESS, index=True)
     url: Mapped[str] = mapped_column(String(2048))
-    secret: Mapped[str] = mapped_column(String(128))  # HMAC key: needed in clear to sign
+    # The signing secret (whsec_...), encrypted (stellarstream.secretbox): never stored in clear.
+    secret_encrypted: Mapped[str] = mapped_column(String(512))
+    # After a rotation, the previous secret keeps signing (a second signature) until then.
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(String(512))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_types: Mapped[list[str] | None] = mapped_column(JSON)  # None: every event type
     description: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -316,12 +321,38 @@ class WebhookDelivery(Base):
     last_response: Mapped[str | None] = mapped_column(String(1000))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A retry or replay asked for by the owner starts a new schedule: its retry window runs from
+    # ``requeued_at`` and its backoff counts the attempts after ``attempts_at_requeue``.
+    requeued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts_at_requeue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
     )
+
+
+class WebhookAttempt(Base):
+    """One attempt to deliver a delivery: when, how long, and what the receiver answered."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+    )
+    attempt: Mapped[int] = mapped_column(Integer)  # the delivery's attempt number (1-based)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None: no HTTP answer
+    response: Mapped[str | None] = mapped_column(String(1000))  # start of the body, or the error
+
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
 
 
 class WebhookSweep(Base):

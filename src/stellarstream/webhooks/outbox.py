@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.models import InvoiceLink, Stream, WebhookDelivery, WebhookEndpoint
+from stellarstream.db.models import (
+    InvoiceLink,
+    Stream,
+    TokenMetadata,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from stellarstream.invoices.lifecycle import InvoiceStatus
 from stellarstream.streams.ids import public_id
 
@@ -85,6 +91,22 @@ def invoice_data(link: InvoiceLink, status: InvoiceStatus | None = None) -> dict
     }
 
 
+def token_data(session: Session, address: str) -> dict[str, Any]:
+    """What the token contract said of itself (``token_metadata``), nulls while unknown.
+
+    Webhooks carry the chain's word only: a server's display overrides
+    (``STELLARSTREAM_TOKEN_SYMBOLS``/``_DECIMALS``) are its own pages' and API's business.
+    """
+    row = session.get(TokenMetadata, address)
+    known = row is not None and row.is_token
+    return {
+        "address": address,
+        "symbol": row.symbol if known and row else None,
+        "name": row.name if known and row else None,
+        "decimals": row.decimals if known and row else None,
+    }
+
+
 def render(event_id: str, event_type: str, created: datetime, data: dict[str, Any]) -> str:
     """The exact JSON body sent (and signed) for one event."""
     body = {"id": event_id, "type": event_type, "createdAt": _iso(created), "data": data}
@@ -146,8 +168,10 @@ def enqueue_invoice_event(
     event_id: str | None = None,
 ) -> int:
     """Queue an ``invoice.*`` event for the link's issuer."""
-    data = {"invoiceLink": invoice_data(link, status)}
-    return enqueue(session, link.sender, event_type, data, now=now, event_id=event_id)
+    invoice = {**invoice_data(link, status), "tokenInfo": token_data(session, link.token_address)}
+    return enqueue(
+        session, link.sender, event_type, {"invoiceLink": invoice}, now=now, event_id=event_id
+    )
 
 
 def enqueue_status_change(

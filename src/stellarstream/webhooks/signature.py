@@ -1,46 +1,81 @@
-"""``StellarStream-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>``.
+"""Signatures by the Standard Webhooks specification (https://www.standardwebhooks.com).
 
-A receiver verifies a delivery like this (Python; any language with HMAC-SHA256 works)::
+Every delivery carries three headers::
 
-    import hashlib, hmac, time
+    webhook-id: <event id>            the same on every retry and replay: deduplicate on it
+    webhook-timestamp: <unix seconds> when this attempt was signed
+    webhook-signature: v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{raw body}")>
 
-    def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
-        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-        t, sent = parts.get("t", ""), parts.get("v1", "")
-        if not t.isdigit() or abs(time.time() - int(t)) > tolerance:
-            return False  # stale or missing timestamp: a replay
-        expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256)
-        return hmac.compare_digest(expected.hexdigest(), sent)
+The key is the endpoint secret ``whsec_<base64>`` decoded (the part after ``whsec_``). After a
+secret rotation the previous secret signs too, for 24 h: two space-separated ``v1,...``
+signatures; a receiver accepts the delivery if any matches. Verify with a Standard Webhooks
+library in any language, e.g. Python (``pip install standardwebhooks``)::
 
-Use the raw request body (before any JSON parsing) and deduplicate on ``StellarStream-Event-Id``.
+    from standardwebhooks import Webhook
+
+    payload = Webhook(secret).verify(raw_body, request_headers)  # raises if not ours
+
+It checks the signature over the raw body (before any JSON parsing), in constant time, and
+rejects a timestamp more than 5 minutes from now (a replayed capture).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import secrets
+from collections.abc import Iterable
 
-HEADER = "StellarStream-Signature"
-TOLERANCE_SECONDS = 300
-
-
-def signature(secret: str, body: bytes, timestamp: int) -> str:
-    """The hex ``v1`` value for ``body`` sent at ``timestamp``."""
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+PREFIX = "whsec_"
+KEY_BYTES = 32
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The header value for ``body`` sent at ``timestamp`` (unix seconds)."""
-    return f"t={timestamp},v1={signature(secret, body, timestamp)}"
+def new_secret() -> str:
+    """A new endpoint secret: ``whsec_`` and 32 random bytes in base64."""
+    return PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
 
 
-def verify(
-    secret: str, header: str, body: bytes, *, now: float, tolerance: int = TOLERANCE_SECONDS
-) -> bool:
-    """True if ``header`` signs ``body`` with ``secret`` within ``tolerance`` s of ``now``."""
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    timestamp, sent = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
-        return False
-    return hmac.compare_digest(signature(secret, body, int(timestamp)), sent)
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of ``secret``: its base64 part decoded.
+
+    Secrets issued before Standard Webhooks signing are ``whsec_`` and URL-safe base64 without
+    padding; they are read in that alphabet (the same 32 bytes). Standard Webhooks libraries
+    expect standard base64: give them the equivalent ``legacy_secret_in_standard_form(old)``,
+    or rotate the secret.
+    """
+    body = secret.removeprefix(PREFIX)
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return secret.encode()
+
+
+def legacy_secret_in_standard_form(secret: str) -> str:
+    """The Standard Webhooks spelling of ``secret`` (the same key)."""
+    return PREFIX + base64.b64encode(secret_key(secret)).decode()
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64>`` for ``body`` sent as message ``msg_id`` at ``timestamp``."""
+    message = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), message, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def sign_headers(
+    signing_secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The three Standard Webhooks headers, one signature per secret (space-separated)."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(
+            signature(secret, msg_id, timestamp, body) for secret in signing_secrets
+        ),
+    }

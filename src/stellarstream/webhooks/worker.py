@@ -3,12 +3,18 @@
 Claiming is one short transaction: pick due rows (``PENDING``, ``next_attempt_at <= now``, no
 live lease) with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
 writers instead), set ``locked_until = now + lease`` and ``locked_by``, count the attempt. The
-HTTP call happens outside any transaction; its result is written only while this worker still
-holds the lease. A worker that dies leaves the lease to run out, and the row is claimed again:
-delivery is at-least-once, with ``StellarStream-Event-Id`` as the receivers' idempotency key.
+HTTP call happens outside any transaction; every attempt is then written to ``webhook_attempts``
+and its result to the delivery, the latter only while this worker still holds the lease. A
+worker that dies leaves the lease to run out, and the row is claimed again: delivery is
+at-least-once, with ``webhook-id`` (the event id) as the receivers' idempotency key.
 
-Backoff after a failed attempt ``n`` (1-based): ``min(max, initial * 2**(n-1))`` seconds, +-10 %
-jitter; a row whose next attempt would fall after ``created_at + window`` becomes FAILED.
+Signing is Standard Webhooks (:mod:`.signature`), with the endpoint's secret decrypted in memory
+(:mod:`stellarstream.secretbox`), plus the previous secret during the 24 h after a rotation.
+
+Backoff after a failed attempt ``n`` (1-based, counted from the last requeue): ``min(max,
+initial * 2**(n-1))`` seconds, +-10 % jitter; a row whose next attempt would fall after the
+retry window (3 days by default, ``STELLARSTREAM_WEBHOOK_RETRY_WINDOW_SECONDS``) from its
+creation, or from its last retry/replay, becomes FAILED.
 """
 
 from __future__ import annotations
@@ -35,10 +41,17 @@ from stellarstream import __version__
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import InvoiceLink, WebhookDelivery, WebhookEndpoint, WebhookSweep
+from stellarstream.db.models import (
+    InvoiceLink,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSweep,
+)
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus
+from stellarstream.secretbox import SecretBox, UnreadableSecret
 from stellarstream.webhooks.outbox import DELIVERED, FAILED, PENDING, enqueue_invoice_event
-from stellarstream.webhooks.signature import HEADER, sign
+from stellarstream.webhooks.signature import sign_headers
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +63,8 @@ EXPIRY_SWEEP = "invoice-expiry"
 class WorkerConfig:
     timeout: float = 10.0
     retry_initial: float = 30.0
-    retry_max: float = 3600.0
-    retry_window: float = 86400.0
+    retry_max: float = 21600.0
+    retry_window: float = 3 * 86400.0
     poll: float = 1.0
     lease: float = 60.0
     batch: int = 20
@@ -79,10 +92,12 @@ class Claim:
     event_id: str
     event_type: str
     body: str
-    attempts: int
-    created_at: datetime
+    attempts: int  # this attempt's number (every attempt since the delivery was queued)
+    scheduled_from: datetime  # the retry window starts here (creation, or the last requeue)
+    round_attempts: int  # attempts since then (the backoff's n)
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # signing secrets in clear (current first); empty: unreadable
+    problem: str | None = None  # why the delivery cannot be signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,8 @@ class Outcome:
     ok: bool
     status_code: int | None
     response: str
+    started_at: datetime | None = None
+    duration_ms: int = 0
 
 
 class WebhookWorker:
@@ -99,6 +116,7 @@ class WebhookWorker:
         self,
         sessions: sessionmaker[Session],
         config: WorkerConfig,
+        box: SecretBox,
         *,
         clock: Clock = utc_now,
         stop: threading.Event | None = None,
@@ -108,6 +126,7 @@ class WebhookWorker:
     ) -> None:
         self._sessions = sessions
         self.config = config
+        self._box = box
         self._clock = clock
         self.stop = stop or threading.Event()
         self._http = http or httpx.Client(
@@ -172,15 +191,34 @@ class WebhookWorker:
                 .execution_options(synchronize_session=False)
             )
             rows = session.execute(
-                select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
+                select(WebhookDelivery, WebhookEndpoint)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                 .where(WebhookDelivery.id.in_(ids))
                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             ).all()
-            return [
-                Claim(d.id, d.event_id, d.event_type, d.body, d.attempts, d.created_at, url, secret)
-                for d, url, secret in rows
-            ]
+            return [self._claim(d, endpoint, now) for d, endpoint in rows]
+
+    def _claim(self, d: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Claim:
+        problem = None
+        try:
+            signing = [self._box.decrypt(endpoint.secret_encrypted)]
+            expires = endpoint.previous_secret_expires_at
+            if endpoint.previous_secret_encrypted and expires is not None and expires > now:
+                signing.append(self._box.decrypt(endpoint.previous_secret_encrypted))
+        except UnreadableSecret as exc:
+            signing, problem = [], f"not sent: {exc}"
+        return Claim(
+            d.id,
+            d.event_id,
+            d.event_type,
+            d.body,
+            d.attempts,
+            d.requeued_at or d.created_at,
+            d.attempts - d.attempts_at_requeue,
+            endpoint.url,
+            tuple(signing),
+            problem,
+        )
 
     def deliver(self, claim: Claim) -> Outcome:
         outcome = self.attempt(claim)
@@ -189,11 +227,18 @@ class WebhookWorker:
 
     def attempt(self, claim: Claim) -> Outcome:
         """POST one delivery, signed now; never raises."""
+        started, clock = self._clock(), time.monotonic()
+
+        def done(ok: bool, status_code: int | None, response: str) -> Outcome:
+            duration = round((time.monotonic() - clock) * 1000)
+            return Outcome(ok, status_code, response, started, duration)
+
+        if claim.problem is not None or not claim.secrets:
+            return done(False, None, (claim.problem or "not sent: no signing secret")[:EXCERPT])
         body = claim.body.encode()
         headers = {
             "Content-Type": "application/json",
-            HEADER: sign(claim.secret, body, int(time.time())),
-            "StellarStream-Event-Id": claim.event_id,
+            **sign_headers(claim.secrets, claim.event_id, int(time.time()), body),
             "StellarStream-Event-Type": claim.event_type,
             "StellarStream-Delivery-Id": str(claim.id),
             "StellarStream-Delivery-Attempt": str(claim.attempts),
@@ -201,11 +246,11 @@ class WebhookWorker:
         try:
             response = self._http.post(claim.url, content=body, headers=headers)
         except httpx.TimeoutException:
-            return Outcome(False, None, f"timed out after {self.config.timeout:g} s")
+            return done(False, None, f"timed out after {self.config.timeout:g} s")
         except httpx.HTTPError as exc:
-            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
+            return done(False, None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
         excerpt = response.text[:EXCERPT]
-        return Outcome(200 <= response.status_code < 300, response.status_code, excerpt)
+        return done(200 <= response.status_code < 300, response.status_code, excerpt)
 
     def backoff(self, attempts: int) -> float:
         ceiling = self.config.retry_initial * float(2 ** max(0, min(attempts - 1, 40)))
@@ -223,12 +268,28 @@ class WebhookWorker:
         if outcome.ok:
             values.update(status=DELIVERED, delivered_at=now)
         else:
-            retry_at = now + timedelta(seconds=self.backoff(claim.attempts))
-            if retry_at > claim.created_at + timedelta(seconds=self.config.retry_window):
+            retry_at = now + timedelta(seconds=self.backoff(claim.round_attempts))
+            if retry_at > claim.scheduled_from + timedelta(seconds=self.config.retry_window):
                 values.update(status=FAILED)
             else:
                 values.update(next_attempt_at=retry_at)
         with self._sessions() as session, session.begin():
+            exists = session.scalar(  # locked: an endpoint's deletion waits for this record
+                select(WebhookDelivery.id).where(WebhookDelivery.id == claim.id).with_for_update()
+            )
+            if exists is not None:  # (or it was deleted meanwhile: nothing to record)
+                session.add(
+                    WebhookAttempt(
+                        delivery_id=claim.id,
+                        attempt=claim.attempts,
+                        attempted_at=outcome.started_at or now,
+                        duration_ms=outcome.duration_ms,
+                        ok=outcome.ok,
+                        status_code=outcome.status_code,
+                        response=outcome.response,
+                    )
+                )
+                session.flush()
             result = session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -321,7 +382,10 @@ def run_worker(settings: Settings) -> int:
     signal.signal(signal.SIGINT, handle)
     engine = make_engine(settings.resolved_database_url)
     worker = WebhookWorker(
-        make_sessionmaker(engine), WorkerConfig.from_settings(settings), stop=stop
+        make_sessionmaker(engine),
+        WorkerConfig.from_settings(settings),
+        SecretBox(settings.secrets_key_value),
+        stop=stop,
     )
     log.info("webhooks_started", worker_id=worker.worker_id)
     try:

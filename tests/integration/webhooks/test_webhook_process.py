@@ -1,6 +1,6 @@
 """``stellarstream webhooks`` as a real process: SIGKILL mid-delivery loses nothing, SIGTERM
 stops cleanly. Delivery is at-least-once: only rows in flight at the kill may arrive twice, and
-every copy carries the same ``StellarStream-Event-Id``."""
+every copy carries the same ``webhook-id``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
+from standardwebhooks import Webhook
 from stellar_sdk import Keypair
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import create_link
@@ -19,11 +20,12 @@ from tests.support.webhook_receiver import running_receiver
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import WebhookDelivery
+from stellarstream.secretbox import SecretBox, new_key
 from stellarstream.webhooks.service import WebhookService
-from stellarstream.webhooks.signature import verify
 
 BIN = Path(sys.executable).parent
 BATCH = 4
+KEY = new_key()
 
 
 def worker_env(database_url: str, tmp_path: Path) -> dict[str, str]:
@@ -32,6 +34,7 @@ def worker_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         STELLARSTREAM_DATABASE_URL=database_url,
         STELLARSTREAM_VAR_DIR=str(tmp_path / "var"),
         STELLARSTREAM_RPC_URL="none",
+        STELLARSTREAM_SECRETS_KEY=KEY,
         STELLARSTREAM_WEBHOOK_POLL_SECONDS="0.05",
         STELLARSTREAM_WEBHOOK_RETRY_INITIAL_SECONDS="0.2",
         STELLARSTREAM_WEBHOOK_TIMEOUT_SECONDS="0.75",
@@ -73,8 +76,8 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything(
     clock = FakeClock()
     engine = make_engine(database_url)
     with running_receiver(delay=0.15) as (url, hook):
-        endpoint = WebhookService(
-            make_sessionmaker(engine), clock, allow_http_localhost=True
+        created = WebhookService(
+            make_sessionmaker(engine), clock, SecretBox(KEY), allow_http_localhost=True
         ).create(issuer, url)
         for _ in range(40):
             create_link(database_url, clock, issuer)  # 40 invoice.created events
@@ -99,8 +102,7 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything(
     assert len(ids) - 40 <= BATCH  # duplicates: only the deliveries in flight at the kill
     for delivery in hook.accepted:
         assert delivery.json["id"] == delivery.event_id
-        header = delivery.headers["stellarstream-signature"]
-        assert verify(endpoint.secret, header, delivery.body, now=time.time(), tolerance=600)
+        assert Webhook(created.secret).verify(delivery.body, delivery.headers) == delivery.json
     text = log.read_text()
     assert text.count('"webhooks_started"') == 2 and '"webhooks_stopped"' in text
 

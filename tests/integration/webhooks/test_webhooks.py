@@ -3,9 +3,10 @@ the worker (in process) delivering signed events to a local receiver, with retri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from standardwebhooks import Webhook, WebhookVerificationError
 from stellar_sdk import Keypair
 from tests.support import contract_events as ce
 from tests.support.auth import sign_in
@@ -25,6 +27,7 @@ from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment, w
 from tests.support.payer_flow import make_settings as payer_settings
 from tests.support.payer_flow import pay, payer_state
 from tests.support.payer_rpc import PayerRpc, running_payer_rpc
+from tests.support.raw_db import raw_contents
 from tests.support.server import serve
 from tests.support.webhook_receiver import Receiver, running_receiver
 
@@ -33,20 +36,26 @@ from stellarstream.chain.source import Batch
 from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import InvoiceLink, WebhookDelivery
+from stellarstream.db.models import InvoiceLink, TokenMetadata, WebhookDelivery
 from stellarstream.ingest.pipeline import ingest_batch
-from stellarstream.webhooks.signature import verify
+from stellarstream.secretbox import SecretBox, new_key
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 
 HOOKS = "/api/v1/webhooks"
 LINKS = "/api/v1/invoice-links"
+KEY = new_key()  # the API and the workers of these tests share it (as one installation does)
+BOX = SecretBox(KEY)
 
 
 def make_settings(
     tmp_path: Path, database_url: str, *, allow_local: bool = True, rpc_url: str = "none"
 ) -> Settings:
     return payer_settings(
-        tmp_path, database_url, rpc_url, webhooks_allow_http_localhost=allow_local
+        tmp_path,
+        database_url,
+        rpc_url,
+        webhooks_allow_http_localhost=allow_local,
+        secrets_key=KEY,
     )
 
 
@@ -105,7 +114,7 @@ FAST = WorkerConfig(
 def worker_for(
     sessions: object, clock: Callable[[], datetime], config: WorkerConfig = FAST, **kw: object
 ) -> WebhookWorker:
-    return WebhookWorker(sessions, config, clock=clock, **kw)  # type: ignore[arg-type]
+    return WebhookWorker(sessions, config, BOX, clock=clock, **kw)  # type: ignore[arg-type]
 
 
 def ahead(clock: FakeClock) -> Callable[[], datetime]:
@@ -140,14 +149,25 @@ def deliveries(database_url: str) -> list[WebhookDelivery]:
         engine.dispose()
 
 
-def recipe_verify(secret: str, header: str, body: bytes) -> bool:
-    """The receiver-side recipe documented in ``stellarstream.webhooks.signature``."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    t, sent = parts.get("t", ""), parts.get("v1", "")
-    if not t.isdigit() or abs(time.time() - int(t)) > 300:
+def readme_handler() -> Callable[[str, bytes, dict[str, str]], object]:
+    """The receiver example of the README's Webhooks section, as written."""
+    text = (Path(__file__).parents[3] / "README.md").read_text()
+    section = text[text.index("\n## Webhooks\n") : text.index("\n## Walk-through")]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "the README's Webhooks section lost its Python example"
+    namespace: dict[str, object] = {}
+    exec(match.group(1), namespace)
+    return namespace["handle"]  # type: ignore[return-value]
+
+
+def verified(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    """What an integrator does: the Standard Webhooks library (``pip install standardwebhooks``),
+    none of our code."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
         return False
-    expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), sent)
+    return True
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -289,14 +309,21 @@ def test_every_status_change_is_delivered_signed(
     got = hook.accepted
     assert len(got) == 9  # exactly once each: no failure, no lease ran out
     by_type: dict[str, list[dict[str, object]]] = {}
+    other_secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    handle = readme_handler()
     for delivery in got:
-        header = delivery.headers["stellarstream-signature"]
-        assert verify(secret, header, delivery.body, now=time.time())
-        assert recipe_verify(secret, header, delivery.body)
-        assert not recipe_verify(secret + "x", header, delivery.body)
-        assert not recipe_verify(secret, header, delivery.body + b" ")
+        assert Webhook(secret).verify(delivery.body, delivery.headers) == delivery.json
+        assert handle(secret, delivery.body, delivery.headers) == delivery.json
+        assert handle(other_secret, delivery.body, delivery.headers) is None
+        assert not verified(other_secret, delivery.body, delivery.headers)
+        assert not verified(secret, delivery.body + b" ", delivery.headers)
+        tampered = {**delivery.headers, "webhook-id": "x" + delivery.headers["webhook-id"]}
+        assert not verified(secret, delivery.body, tampered)
+        assert delivery.headers["webhook-signature"].startswith("v1,")
+        assert abs(int(delivery.headers["webhook-timestamp"]) - time.time()) < 60
+        assert "stellarstream-signature" not in delivery.headers  # the old scheme is gone
         body = delivery.json
-        assert delivery.headers["stellarstream-event-id"] == body["id"]
+        assert delivery.headers["webhook-id"] == body["id"]
         assert delivery.headers["stellarstream-event-type"] == body["type"]
         assert delivery.headers["content-type"] == "application/json"
         by_type.setdefault(str(body["type"]), []).append(body)
@@ -376,8 +403,7 @@ def test_retries_on_500_then_success_recording_every_attempt(
     attempts = [r.headers["stellarstream-delivery-attempt"] for r in hook.received]
     assert attempts == ["1", "2", "3"]
     for delivery in hook.received:
-        header = delivery.headers["stellarstream-signature"]
-        assert verify(str(created["secret"]), header, delivery.body, now=time.time())
+        assert verified(str(created["secret"]), delivery.body, delivery.headers)
 
 
 def test_backoff_grows_and_gives_up_after_the_retry_window(
@@ -537,3 +563,281 @@ def test_a_stream_event_body_is_json_with_exact_amounts(
     (row,) = deliveries(database_url)
     data = json.loads(row.body)["data"]["event"]["data"]
     assert data["amount"] == str(2**90) and data["stream_id"] == "3"
+
+
+# --- secrets: encrypted at rest, rotated with an overlap -----------------------------------------
+
+
+def test_no_secret_is_stored_in_clear(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    rotated = http.post(f"{HOOKS}/{created['id']}/rotate-secret", headers=auth)
+    assert rotated.status_code == 200, rotated.text
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    drain(worker_for(sessions, ahead(clock)), lambda: len(hook.accepted) == 1)
+    raw = raw_contents(database_url)
+    assert raw  # the database was read
+    for secret in (str(created["secret"]), str(rotated.json()["secret"])):
+        key = base64.b64decode(secret[6:])
+        assert secret[6:].encode() not in raw and key not in raw
+        Webhook(secret).verify(hook.accepted[0].body, hook.accepted[0].headers)
+    assert KEY.encode() not in raw  # nor the key that encrypts them
+
+
+def test_a_rotated_secret_keeps_signing_for_24_hours(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    rotate = f"{HOOKS}/{created['id']}/rotate-secret"
+    assert http.post(rotate).status_code == 401
+    assert http.post(rotate, headers=sign_in(http, Keypair.random())).status_code == 404
+    assert http.post(f"{HOOKS}/nope/rotate-secret", headers=auth).status_code == 404
+    response = http.post(rotate, headers=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    old, new = str(created["secret"]), str(body["secret"])
+    assert new != old and new.startswith("whsec_")
+    assert body["id"] == created["id"] and body["url"] == url
+    until = datetime.fromisoformat(body["previousSecretExpiresAt"])
+    assert until == clock() + timedelta(hours=24)
+    listed = http.get(f"{HOOKS}/{created['id']}", headers=auth).json()
+    assert listed["previousSecretExpiresAt"] == body["previousSecretExpiresAt"]
+    assert "secret" not in listed
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    at = FakeClock(clock())  # the worker's time (which secrets sign is its decision)
+    worker = worker_for(sessions, at)
+    drain(worker, lambda: len(hook.accepted) == 1)
+    during = hook.accepted[0]
+    assert len(during.headers["webhook-signature"].split(" ")) == 2  # v1,<new> v1,<old>
+    assert Webhook(new).verify(during.body, during.headers) == during.json
+    assert Webhook(old).verify(during.body, during.headers) == during.json
+    at.advance(24 * 3600 + 1)  # the overlap is over
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    drain(worker, lambda: len(hook.accepted) == 2)
+    after = hook.accepted[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.body, after.headers)
+
+
+# --- every attempt recorded; retries like Stripe's; retry and replay on demand --------------------
+
+
+def test_default_retries_back_off_for_three_days_recording_every_attempt(
+    tmp_path: Path,
+    http: httpx.Client,
+    auth: dict[str, str],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    config = replace(WorkerConfig.from_settings(make_settings(tmp_path, database_url)), batch=5)
+    assert (config.retry_initial, config.retry_max, config.retry_window) == (30, 6 * 3600, 259200)
+    at = FakeClock()
+    with running_receiver(fail_first=10**6) as (url, hook):
+        created = register(http, auth, url)
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        (row,) = deliveries(database_url)
+        at.now = row.created_at
+        worker = worker_for(sessions, at, replace(config, concurrency=1))
+        delays = []
+        while True:
+            assert worker.run_once() == 1
+            (row,) = deliveries(database_url)
+            if row.status != "PENDING":
+                break
+            delays.append((row.next_attempt_at - at()).total_seconds())
+            at.now = row.next_attempt_at
+        assert row.status == "FAILED"
+        assert worker.run_once() == 0
+        assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and 108 <= delays[2] <= 132
+        assert max(delays) <= 6 * 3600 * 1.1
+        assert row.last_attempt_at is not None
+        assert timedelta(days=2.5) < row.last_attempt_at - row.created_at <= timedelta(days=3)
+        detail = http.get(f"{HOOKS}/{created['id']}/deliveries/{row.id}", headers=auth).json()
+        log = detail["attemptsLog"]
+        assert len(log) == row.attempts == len(hook.received) == len(delays) + 1
+        assert [a["attempt"] for a in log] == list(range(1, row.attempts + 1))
+        assert {(a["statusCode"], a["ok"], a["response"]) for a in log} == {(500, False, "boom")}
+        assert all(a["durationMs"] >= 0 for a in log)
+        # Asked again after giving up: a fresh schedule (30 s first, another 3 days).
+        retry = http.post(f"{HOOKS}/{created['id']}/deliveries/{row.id}/retry", headers=auth)
+        assert retry.status_code == 202, retry.text
+        at.now = clock()  # the API's time: the retry's schedule starts there
+        assert worker.run_once() == 1
+        (row,) = deliveries(database_url)
+        assert row.status == "PENDING" and row.attempts == len(log) + 1
+        assert 27 <= (row.next_attempt_at - at()).total_seconds() <= 33
+
+
+def test_retry_sends_a_delivery_again_with_the_same_webhook_id(
+    http: httpx.Client,
+    auth: dict[str, str],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    gives_up = replace(FAST, retry_window=0.01)  # FAILED after one failed attempt
+    with running_receiver(fail_first=2) as (url, hook):
+        created = register(http, auth, url)
+        secret = str(created["secret"])
+        http.post(LINKS, json=invoice_body(), headers=auth)
+        worker = worker_for(sessions, ahead(clock), gives_up)
+        assert worker.run_once() == 1
+        (row,) = deliveries(database_url)
+        assert (row.status, row.attempts) == ("FAILED", 1)
+        one = f"{HOOKS}/{created['id']}/deliveries/{row.id}"
+        # owner only; a delivery of another endpoint (even one's own) is not there
+        assert http.post(f"{one}/retry").status_code == 401
+        stranger = sign_in(http, Keypair.random())
+        assert http.post(f"{one}/retry", headers=stranger).status_code == 404
+        assert http.get(one, headers=stranger).status_code == 404
+        missing = http.post(f"{HOOKS}/{created['id']}/deliveries/999999/retry", headers=auth)
+        assert missing.status_code == 404 and "999999" in missing.json()["error"]["message"]
+        mine = register(http, auth, "https://elsewhere.example.com/")
+        elsewhere = f"{HOOKS}/{mine['id']}/deliveries/{row.id}/retry"
+        assert http.post(elsewhere, headers=auth).status_code == 404
+        bad = http.post(f"{HOOKS}/{created['id']}/deliveries/abc/retry", headers=auth)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "delivery_id"
+        for _ in range(2):  # fails again (FAILED again), then succeeds
+            response = http.post(f"{one}/retry", headers=auth)
+            assert response.status_code == 202, response.text
+            assert response.json()["status"] == "PENDING" and response.json()["id"] == row.id
+            assert response.json()["requeuedAt"] == clock().isoformat().replace("+00:00", "Z")
+            assert worker.run_once() == 1
+    detail = http.get(one, headers=auth).json()
+    assert (detail["status"], detail["attempts"], detail["lastStatusCode"]) == ("DELIVERED", 3, 200)
+    assert [(a["attempt"], a["statusCode"], a["ok"]) for a in detail["attemptsLog"]] == [
+        (1, 500, False),
+        (2, 500, False),
+        (3, 200, True),
+    ]
+    assert {r.event_id for r in hook.received} == {row.event_id}  # receivers deduplicate on it
+    for delivery in hook.received:
+        assert verified(secret, delivery.body, delivery.headers)
+    assert [r.headers["stellarstream-delivery-attempt"] for r in hook.received] == ["1", "2", "3"]
+
+
+def test_replay_since_queues_deliveries_again_with_their_event_ids(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    url, hook = receiver
+    created = register(http, auth, url)
+    stranger = sign_in(http, Keypair.random())  # (now: a token's iat must not be ahead of time)
+    start = clock()
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    clock.advance(60)
+    since = clock()
+    for _ in range(2):
+        http.post(LINKS, json=invoice_body(), headers=auth)
+    worker = worker_for(sessions, clock)
+    drain(worker, lambda: len(hook.accepted) == 3)
+    early, *late = [d.event_id for d in deliveries(database_url)]  # by id: creation order
+    assert sorted(r.event_id for r in hook.accepted) == sorted([early, *late])
+    replay = f"{HOOKS}/{created['id']}/replay"
+    response = http.post(replay, json={"since": since.isoformat()}, headers=auth)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"requeued": 2}
+    drain(worker, lambda: len(hook.accepted) == 5)
+    again = [r.event_id for r in hook.accepted[3:]]
+    assert sorted(again) == sorted(late)  # the same webhook-id: receivers deduplicate
+    for delivery in hook.accepted:
+        assert verified(str(created["secret"]), delivery.body, delivery.headers)
+    assert sorted((d.status, d.attempts) for d in deliveries(database_url)) == [
+        ("DELIVERED", 1),
+        ("DELIVERED", 2),
+        ("DELIVERED", 2),
+    ]
+    window = {"since": start.isoformat(), "until": since.isoformat()}
+    assert http.post(replay, json=window, headers=auth).json() == {"requeued": 1}
+    # bad input names the problem
+    future = (clock() + timedelta(hours=1)).isoformat()
+    for body, field, words in [
+        ({}, "since", "required"),
+        ({"since": "yesterday"}, "since", "datetime"),
+        ({"since": "2026-12-01T00:00:00"}, "since", "time zone"),
+        ({"since": future}, "since", "future"),
+        ({"since": since.isoformat(), "until": start.isoformat()}, "until", "after since"),
+        ({"since": since.isoformat(), "status": "FAILED"}, "status", ""),
+    ]:
+        bad = http.post(replay, json=body, headers=auth)
+        assert bad.status_code == 422, (body, bad.text)
+        error = bad.json()["error"]
+        assert error["field"] == field and words in error["message"].lower(), error
+    # owner only
+    assert http.post(replay, json={"since": since.isoformat()}).status_code == 401
+    assert http.post(replay, json={"since": since.isoformat()}, headers=stranger).status_code == 404
+    assert http.post(f"{HOOKS}/nope/replay", json=window, headers=auth).status_code == 404
+
+
+def test_a_secret_the_key_cannot_decrypt_is_not_sent_and_says_why(
+    http: httpx.Client,
+    auth: dict[str, str],
+    receiver: tuple[str, Receiver],
+    sessions: object,
+    database_url: str,
+    clock: FakeClock,
+) -> None:
+    """A worker given another STELLARSTREAM_SECRETS_KEY cannot sign: it sends nothing."""
+    url, hook = receiver
+    register(http, auth, url)
+    http.post(LINKS, json=invoice_body(), headers=auth)
+    wrong = WebhookWorker(sessions, FAST, SecretBox(new_key()), clock=ahead(clock))  # type: ignore[arg-type]
+    assert wrong.run_once() == 1
+    (row,) = deliveries(database_url)
+    assert row.status == "PENDING" and row.last_status_code is None
+    assert row.last_response is not None and "cannot be decrypted" in row.last_response
+    assert hook.received == []
+
+
+def test_invoice_events_name_the_token_as_its_contract_does(
+    http: httpx.Client,
+    auth: dict[str, str],
+    database_url: str,
+    receiver: tuple[str, Receiver],
+    clock: FakeClock,
+) -> None:
+    register(http, auth, receiver[0], event_types=["invoice.created"])
+    body = invoice_body()
+    first = http.post(LINKS, json=body, headers=auth)
+    assert first.status_code == 201, first.text
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine).begin() as session:  # what the chain said, once read
+        session.add(
+            TokenMetadata(
+                contract_id=body["tokenAddress"],
+                is_token=True,
+                symbol="EURC",
+                name="Euro Coin",
+                decimals=6,
+                checked_at=clock(),
+            )
+        )
+    engine.dispose()
+    assert http.post(LINKS, json=body, headers=auth).status_code == 201
+    infos = [
+        json.loads(d.body)["data"]["invoiceLink"]["tokenInfo"] for d in deliveries(database_url)
+    ]
+    address = body["tokenAddress"]
+    assert infos == [
+        {"address": address, "symbol": None, "name": None, "decimals": None},
+        {"address": address, "symbol": "EURC", "name": "Euro Coin", "decimals": 6},
+    ]

@@ -25,12 +25,31 @@ class WebhookOut(ApiOut):
     event_types: list[str] | None
     description: str | None
     created_at: datetime
+    previous_secret_expires_at: datetime | None = Field(
+        default=None,
+        description="After a secret rotation: until then the previous secret signs too "
+        "(a second signature in webhook-signature); null otherwise",
+    )
 
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(
-        description="HMAC-SHA256 key of StellarStream-Signature; shown only in this response"
+        description="Standard Webhooks signing secret (whsec_<base64>): verify webhook-signature "
+        "with it, e.g. standardwebhooks.Webhook(secret).verify(body, headers); shown only in "
+        "this response"
     )
+
+
+class ReplayRequest(ApiModel):
+    since: datetime = Field(
+        description="Queue again every delivery created at or after this instant (ISO-8601 "
+        "with a time zone)"
+    )
+    until: datetime | None = Field(default=None, description="... and before this one")
+
+
+class ReplayResult(ApiOut):
+    requeued: int = Field(description="How many deliveries were queued again")
 
 
 class WebhookList(ApiOut):
@@ -41,7 +60,9 @@ class DeliveryOut(ApiOut):
     id: int
     event_id: str = Field(description="Idempotency key: the same for every retry of one event")
     event_type: str
-    status: str = Field(description="PENDING, DELIVERED or FAILED (gave up after 24 h)")
+    status: str = Field(
+        description="PENDING, DELIVERED or FAILED (gave up after the retry window, 3 days)"
+    )
     attempts: int
     next_attempt_at: datetime
     last_attempt_at: datetime | None
@@ -49,6 +70,22 @@ class DeliveryOut(ApiOut):
     last_response: str | None = Field(description="Start of the last response body or error")
     delivered_at: datetime | None
     created_at: datetime
+    requeued_at: datetime | None = Field(
+        default=None, description="The last retry or replay you asked for (a fresh schedule)"
+    )
+
+
+class AttemptOut(ApiOut):
+    attempt: int = Field(description="The delivery's attempt number (1 = the first)")
+    attempted_at: datetime
+    duration_ms: int
+    ok: bool = Field(description="The receiver answered 2xx")
+    status_code: int | None = Field(description="The receiver's HTTP status; null: no answer")
+    response: str | None = Field(description="Start of the response body, or the error")
+
+
+class DeliveryDetail(DeliveryOut):
+    attempts_log: list[AttemptOut] = Field(description="Every attempt, oldest first")
 
 
 class DeliveryList(ApiOut):
