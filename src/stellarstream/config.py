@@ -52,6 +52,8 @@ NETWORK_DEFAULTS: dict[StellarNetwork, tuple[str, str | None, str | None]] = {
 
 DISABLED = frozenset({"none", "off"})
 
+DATABASE_URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/db"
+
 
 class Settings(BaseSettings):
     """All configuration of a StellarStream process."""
@@ -189,6 +191,35 @@ class Settings(BaseSettings):
             return _SYNONYMS.get(word, word)
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy can parse, of a backend StellarStream runs on (the value itself is
+        never repeated: it may hold a password)."""
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+            backend = url.get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(f"not a database URL: expected {DATABASE_URL_FORMS}") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"{backend!r} databases are not supported: expected {DATABASE_URL_FORMS}"
+            )
+        try:
+            url.get_dialect()
+        except ArgumentError:  # NoSuchModuleError: postgresql+nosuchdriver://
+            raise ValueError(
+                f"unknown driver {url.drivername!r}: expected {DATABASE_URL_FORMS}"
+            ) from None
+        if backend == "sqlite" and not url.database:
+            raise ValueError("an SQLite URL needs a file: sqlite:///path/to/file.db")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -292,9 +323,15 @@ def _read_or_create_secret(path: Path, make: Any) -> str:
     return value
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and fill unset secrets from (or into) ``var_dir``."""
+def load_settings(*, generate_secrets: bool = True, **overrides: Any) -> Settings:
+    """Read settings from the environment and fill unset secrets from (or into) ``var_dir``.
+
+    ``generate_secrets=False`` (commands that only read the database) writes nothing: unset
+    secrets stay unset.
+    """
     settings = Settings(**overrides)
+    if not generate_secrets:
+        return settings
     updates: dict[str, Any] = {}
     if settings.jwt_secret is None:
         updates["jwt_secret"] = SecretStr(
