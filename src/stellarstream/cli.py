@@ -279,17 +279,39 @@ def sync(
         TimeRemainingColumn,
     )
 
-    from stellarstream.errors import StellarStreamError
+    from stellarstream.errors import StellarStreamError, ValidationError
+    from stellarstream.ingest.sync import validate_range
     from stellarstream.ingest.sync_runner import run_sync
 
+    # Usage errors first, before any setting, database or network is touched: exit 2.
     if from_ledger is None or to_ledger is None:
         err.print("[red]error[/red] --from and --to are required (e.g. --from 1000 --to 2000)")
         raise typer.Exit(2)
+    try:
+        validate_range(from_ledger, to_ledger, None)  # the latest ledger is checked later
+    except ValidationError as exc:
+        err.print(f"[red]error[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     settings = _settings(logs_to_stderr=True)
     if not settings.contract_ids:
         err.print("[red]error[/red] no contracts to sync: set STELLARSTREAM_CONTRACT_IDS=C...")
         raise typer.Exit(2)
     forced = Source.HORIZON.value if horizon else (source.value if source else None)
+    configured = {
+        Source.RPC.value: settings.rpc_url,
+        Source.HORIZON.value: settings.horizon_url,
+        Source.DATALAKE.value: datalake or settings.datalake_url,
+    }
+    if forced and not configured[forced]:
+        setting = "--datalake or STELLARSTREAM_DATALAKE_URL"
+        if forced != Source.DATALAKE.value:
+            setting = f"STELLARSTREAM_{forced.upper()}_URL"
+        err.print(
+            f"[red]error[/red] --source {forced} is not configured (set {setting})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     _upgrade(settings)
     progress = Progress(
         TextColumn("[bold]sync[/bold]"),
@@ -329,8 +351,10 @@ def sync(
     except StellarStreamError as exc:
         if as_json:
             typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
-        err.print(f"[red]sync failed[/red] {exc.message}")
-        raise typer.Exit(1) from exc
+        err.print(f"[red]sync failed[/red] {escape(exc.message)}", highlight=False)
+        # A range the network does not have yet (--to beyond its latest ledger) is a usage
+        # error too (2); a source that fails is 1.
+        raise typer.Exit(2 if isinstance(exc, ValidationError) else 1) from exc
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(summary)))
     else:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -122,3 +123,39 @@ def test_db_current_reads_a_real_database(tmp_path: Path, database_url: str) -> 
     result = stellarstream(tmp_path, "db", "current", database_url=database_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"current: {migrate.HEAD}  head: {migrate.HEAD}\n"
+
+
+CONTRACT = "CDLZFC3SYJYDZT7K67VZ75HPJVIEUVNIXF47ZG2FB2RMQQVU2HHGCYSC"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--from", "10", "--to", "5"], "--to (5) is before --from (10)"),
+        (["--from", "0", "--to", "5"], "--from must be a positive ledger, got 0"),
+        (["--to", "5"], "--from and --to are required"),
+        (["--from", "1", "--to", "5", "--source", "datalake"], "--source datalake is not"),
+    ],
+)
+def test_sync_usage_errors_exit_2_before_touching_the_network(
+    tmp_path: Path, database_url: str, args: list[str], says: str
+) -> None:
+    """The RPC and Horizon URLs point where nothing listens: a command that asked them would
+    retry for seconds (and log rpc_retry) before answering."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = stellarstream(
+        tmp_path,
+        "sync",
+        *args,
+        database_url=database_url,
+        contract_ids=CONTRACT,
+        rpc_url=dead,
+        horizon_url=dead,
+        rpc_max_retries="5",
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr
+    assert "rpc_retry" not in result.stderr and "Traceback" not in result.stderr
+    assert elapsed < 8, f"took {elapsed:.1f}s: the network was tried first"
