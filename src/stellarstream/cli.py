@@ -137,15 +137,21 @@ def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
             super().handle_exit(sig, frame)
             self._captured_signals = []
 
+    settings = settings.bound_to(host, port)  # share links follow --port (PUBLIC_URL unset)
     config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=5,
         proxy_headers=True,
     )
-    log.info("api_starting", url=f"http://{config.host}:{config.port}", docs="/docs")
+    log.info(
+        "api_starting",
+        url=f"http://{config.host}:{config.port}",
+        public_url=settings.public_url,
+        docs="/docs",
+    )
     Server(config).run()
 
 

@@ -55,6 +55,18 @@ DISABLED = frozenset({"none", "off"})
 DATABASE_URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/db"
 
 
+_ANY_OR_LOOPBACK = frozenset({"", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"})  # noqa: S104
+
+
+def public_url_for(host: str, port: int) -> str:
+    """The base URL of a server bound to ``host``:``port`` as a browser on this machine reaches
+    it: ``http://localhost:PORT`` for loopback and all-interfaces binds."""
+    name = "localhost" if host in _ANY_OR_LOOPBACK else host
+    if ":" in name:  # an IPv6 literal
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
 class Settings(BaseSettings):
     """All configuration of a StellarStream process."""
 
@@ -66,7 +78,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
-    public_url: str = "http://localhost:3000"
+    public_url: str = "http://localhost:3000"  # not set: from HOST and PORT (_default_public_url)
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
@@ -239,6 +251,24 @@ class Settings(BaseSettings):
         if value and not StrKey.is_valid_contract(value):
             raise ValueError(f"{value!r} is not a contract id (C... StrKey)")
         return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        """PUBLIC_URL not set: where this process is bound (HOST, PORT)."""
+        if "public_url" not in self.model_fields_set:
+            object.__setattr__(self, "public_url", public_url_for(self.host, self.port))
+        return self
+
+    def bound_to(self, host: str | None, port: int | None) -> Settings:
+        """These settings served at ``host``:``port`` (the command line's ``--host``/``--port``,
+        None: unchanged); a PUBLIC_URL that was not set follows them."""
+        update: dict[str, Any] = {"host": host or self.host, "port": port or self.port}
+        if "public_url" not in self.model_fields_set:
+            update["public_url"] = public_url_for(update["host"], update["port"])
+        copy = self.model_copy(update=update)
+        if "public_url" not in self.model_fields_set:
+            copy.model_fields_set.discard("public_url")  # still derived, not set
+        return copy
 
     @model_validator(mode="after")
     def _network_defaults(self) -> Settings:

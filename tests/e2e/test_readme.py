@@ -91,7 +91,9 @@ def test_walkthrough_runs_against_stellarstream_up(running_service: str, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert re.search(r"share: http://localhost:3000/invoice/[0-9A-Za-z]{22}\n", out)
+    # PUBLIC_URL is not set: share links name the port `up` is bound to (STELLARSTREAM_PORT).
+    port = running_service.rsplit(":", 1)[1]
+    assert re.search(rf"share: http://localhost:{port}/invoice/[0-9A-Za-z]{{22}}\n", out), out
     assert '"amount":"10000000000"' in out and '"duration":2592000' in out
     assert "status: COMPLETED" in out
     assert "links: ['COMPLETED']" in out
