@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     public_url: str = "http://localhost:3000"  # not set: from HOST and PORT (_default_public_url)
     log_level: str = "info"
-    log_format: str = Field(default="json", pattern="^(json|console)$")
+    # auto: console lines when the log stream is a terminal, JSON lines otherwise
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
     network: StellarNetwork = StellarNetwork.TESTNET
     network_passphrase: str = ""
