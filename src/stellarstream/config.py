@@ -229,8 +229,6 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown driver {url.drivername!r}: expected {DATABASE_URL_FORMS}"
             ) from None
-        if backend == "sqlite" and not url.database:
-            raise ValueError("an SQLite URL needs a file: sqlite:///path/to/file.db")
         return value
 
     @field_validator("public_url")
