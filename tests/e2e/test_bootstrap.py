@@ -32,9 +32,9 @@ def _stdlib_of(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
-def externally_managed_copy(where: Path) -> Path:
+def externally_managed_copy(where: Path, *, without: tuple[str, ...] = ()) -> Path:
     """A Python whose stdlib folder holds an ``EXTERNALLY-MANAGED`` file: this interpreter's
-    binary copied under ``where``, its stdlib entries linked beside the marker."""
+    binary copied under ``where``, its stdlib entries (but ``without``) linked beside it."""
     base = Path(os.path.realpath(sys._base_executable))  # type: ignore[attr-defined]
     stdlib = Path(sysconfig.get_path("stdlib"))
     prefix = where / "python"
@@ -42,7 +42,8 @@ def externally_managed_copy(where: Path) -> Path:
     lib = prefix / stdlib.relative_to(sys.base_prefix)
     lib.mkdir(parents=True)
     for entry in stdlib.iterdir():
-        (lib / entry.name).symlink_to(entry)
+        if entry.name not in without:
+            (lib / entry.name).symlink_to(entry)
     for shared in Path(sys.base_prefix, "lib").glob("libpython*"):
         (prefix / "lib" / shared.name).symlink_to(shared)
     (lib / "EXTERNALLY-MANAGED").write_text(
@@ -73,10 +74,13 @@ def stand_in_uv_wheel(folder: Path) -> None:
         wheel.writestr(f"{name}.dist-info/RECORD", "")
 
 
-@pytest.fixture(params=["marked-copy", "debian-system-python"])
+@pytest.fixture(params=["marked-copy", "marked-copy-without-ensurepip", "debian-system-python"])
 def managed_python(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if request.param == "marked-copy":
         return externally_managed_copy(tmp_path)
+    if request.param == "marked-copy-without-ensurepip":
+        # As Debian's python3 without python3-venv: `python3 -m venv` cannot add pip.
+        return externally_managed_copy(tmp_path, without=("ensurepip",))
     if not (SYSTEM_PYTHON.exists() and (_stdlib_of(SYSTEM_PYTHON) / "EXTERNALLY-MANAGED").exists()):
         pytest.skip("no externally managed /usr/bin/python3 here (the marked copy covers it)")
     return SYSTEM_PYTHON
@@ -125,7 +129,11 @@ def test_scripts_uv_installs_uv_privately_with_an_externally_managed_python(
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout == "stand-in uv: run stellarstream up\n"
     assert "installing it into .venv-bootstrap/" in first.stderr
-    assert (checkout / ".venv-bootstrap" / "bin" / "uv").exists()
+    private = checkout / ".venv-bootstrap"
+    if (_stdlib_of(managed_python) / "ensurepip").exists():
+        assert (private / "bin" / "uv").exists()  # a venv, pip inside it
+    else:
+        assert (private / "target" / "bin" / "uv").exists()  # no venv pip: pip --target
     # Nothing went into the managed Python itself (the stand-in is version 99.0.0).
     versions = "import importlib.metadata as m; print([d.version for d in m.distributions()])"
     site = subprocess.run(
