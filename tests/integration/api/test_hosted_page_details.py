@@ -125,15 +125,23 @@ def test_a_payable_link_shows_its_estimated_end(
     assert "Ends (if paid now)" in page
 
 
-@pytest.mark.parametrize("final", [InvoiceStatus.CANCELED])
-def test_a_canceled_link_has_no_end_date(
-    client: httpx.Client, database_url: str, clock: FakeClock, final: InvoiceStatus
+@pytest.mark.parametrize(
+    ("status", "section"), [(InvoiceStatus.CANCELED, "canceled"), (InvoiceStatus.SIGNED, "waiting")]
+)
+def test_a_signed_or_canceled_link_has_no_if_paid_now_end_date(
+    client: httpx.Client,
+    database_url: str,
+    clock: FakeClock,
+    status: InvoiceStatus,
+    section: str,
 ) -> None:
     link = create_link(database_url, clock, ISSUER)
     engine = make_engine(database_url)
     try:
-        InvoiceService(make_sessionmaker(engine), clock).update_status(link.id, ISSUER, final)
+        service = InvoiceService(make_sessionmaker(engine), clock)
+        tx_hash = "cd" * 32 if status is InvoiceStatus.SIGNED else None
+        service.update_status(link.id, ISSUER, status, tx_hash=tx_hash)
     finally:
         engine.dispose()
     page = client.get(f"/invoice/{link.slug}").text
-    assert 'id="canceled"' in page and "Ends (if paid now)" not in page
+    assert f'id="{section}"' in page and "Ends (if paid now)" not in page

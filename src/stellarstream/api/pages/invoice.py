@@ -141,11 +141,12 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
         "token": link.token_address,
         "token_label": label,
         "duration_words": fmt.duration_words(link.duration),
-        # The end date: the stream's own once paid; an estimate while payable; none otherwise
-        # (paid with no stream indexed, e.g. marked paid by the issuer; expired; canceled).
+        # The end date: the stream's own once paid; an estimate while it can still be paid now
+        # (DRAFT); none otherwise (SIGNED: its start was fixed when it was signed; paid with no
+        # stream indexed, e.g. marked paid by the issuer; expired; canceled).
         "end": end or fmt.from_unix(start_if_paid_now + link.duration),
         "end_is_estimate": end is None,
-        "show_end": end is not None or status in OPEN,
+        "show_end": end is not None or status is InvoiceStatus.DRAFT,
         "rate_per_day": fmt.rate_per_day(link.amount, link.duration, decimals),
         "expires_in": (
             fmt.countdown(int((link.expires_at - now).total_seconds()))
