@@ -22,6 +22,7 @@ from tests.support.db import (
     postgres_admin_url,
     postgres_reachable,
 )
+from tests.support.missing_services import report as report_missing_services
 from tests.support.server import serve
 
 pytest_plugins = ["tests.support.payer_fixtures"]
@@ -124,3 +125,11 @@ def api_url(settings: Settings, clock: FakeClock) -> Iterator[str]:
 def client(api_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api_url, timeout=10) as http:
         yield http
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's last lines: one per service whose absence skipped tests (the run still exits
+    0 locally; with CI set those fixtures fail). After pytest's own summary, so none is missed."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        report_missing_services(terminal)

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
 import typer
 from pydantic import ValidationError as SettingsError
 from rich.console import Console
+from rich.markup import escape
 
 from stellarstream.config import Settings, load_settings
 from stellarstream.db import migrate
 from stellarstream.db.engine import make_engine
 from stellarstream.ops.logging import configure_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="StellarStream: index a Soroban streaming contract and serve it over HTTP.",
@@ -32,13 +40,24 @@ err = Console(stderr=True)
 log = structlog.get_logger("stellarstream")
 
 
-def _settings(*, logs_to_stderr: bool = False) -> Settings:
+def _configuration_error(name: str, message: str) -> typer.Exit:
+    """Print the one line every bad setting gets; the caller raises the returned exit (2)."""
+    message = message.removeprefix("Value error, ")  # pydantic's prefix for a validator's text
+    err.print(
+        f"[red]configuration error[/red] {name}: {escape(message)}",
+        highlight=False,
+        soft_wrap=True,  # one line, however narrow the terminal
+    )
+    return typer.Exit(2)
+
+
+def _settings(*, logs_to_stderr: bool = False, generate_secrets: bool = True) -> Settings:
     try:
-        settings = load_settings()
+        settings = load_settings(generate_secrets=generate_secrets)
     except SettingsError as exc:
         for error in exc.errors():
             name = "STELLARSTREAM_" + "_".join(str(p) for p in error["loc"]).upper()
-            err.print(f"[red]configuration error[/red] {name}: {error['msg']}")
+            _configuration_error(name, error["msg"])
         raise typer.Exit(2) from exc
     configure_logging(
         settings.log_level, settings.log_format, sys.stderr if logs_to_stderr else sys.stdout
@@ -46,15 +65,60 @@ def _settings(*, logs_to_stderr: bool = False) -> Settings:
     return settings
 
 
-def _upgrade(settings: Settings) -> None:
-    engine = make_engine(settings.resolved_database_url)
+DATABASE_SETTING = "STELLARSTREAM_DATABASE_URL"
+
+
+def _connection_problem(exc: BaseException) -> str:
+    """The driver's own first line, e.g. ``database "x" does not exist`` (never the URL)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    text = re.sub(r"^(connection failed: )", "", text)
+    text = re.sub(r"^FATAL:\s+", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite database file of the settings (None: PostgreSQL or in memory)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """An engine on the configured database, connected once first: a database that cannot be
+    reached, or does not exist, is one ``configuration error`` line (exit 2), no traceback."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
+        engine = make_engine(settings.resolved_database_url)
+    except OSError as exc:  # the SQLite file's folder cannot be made
+        raise _configuration_error(
+            DATABASE_SETTING, f"cannot create the SQLite file's folder: {exc.strerror}"
+        ) from None
+    try:
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            backend = engine.dialect.name
+            where = "PostgreSQL" if backend == "postgresql" else "SQLite"
+            raise _configuration_error(
+                DATABASE_SETTING, f"cannot connect to {where}: {_connection_problem(exc)}"
+            ) from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _upgrade(settings: Settings) -> None:
+    with _database(settings) as engine:
         if migrate.upgrade_if_behind(engine, secrets_key=settings.secrets_key_value):
             log.info("database_migrated", revision=migrate.current_revision(engine))
         else:
             log.info("database_at_head", revision=migrate.HEAD)
-    finally:
-        engine.dispose()
 
 
 def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
@@ -73,15 +137,21 @@ def _serve_api(settings: Settings, host: str | None, port: int | None) -> None:
             super().handle_exit(sig, frame)
             self._captured_signals = []
 
+    settings = settings.bound_to(host, port)  # share links follow --port (PUBLIC_URL unset)
     config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=5,
         proxy_headers=True,
     )
-    log.info("api_starting", url=f"http://{config.host}:{config.port}", docs="/docs")
+    log.info(
+        "api_starting",
+        url=f"http://{config.host}:{config.port}",
+        public_url=settings.public_url,
+        docs="/docs",
+    )
     Server(config).run()
 
 
@@ -215,17 +285,39 @@ def sync(
         TimeRemainingColumn,
     )
 
-    from stellarstream.errors import StellarStreamError
+    from stellarstream.errors import StellarStreamError, ValidationError
+    from stellarstream.ingest.sync import validate_range
     from stellarstream.ingest.sync_runner import run_sync
 
+    # Usage errors first, before any setting, database or network is touched: exit 2.
     if from_ledger is None or to_ledger is None:
         err.print("[red]error[/red] --from and --to are required (e.g. --from 1000 --to 2000)")
         raise typer.Exit(2)
+    try:
+        validate_range(from_ledger, to_ledger, None)  # the latest ledger is checked later
+    except ValidationError as exc:
+        err.print(f"[red]error[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     settings = _settings(logs_to_stderr=True)
     if not settings.contract_ids:
         err.print("[red]error[/red] no contracts to sync: set STELLARSTREAM_CONTRACT_IDS=C...")
         raise typer.Exit(2)
     forced = Source.HORIZON.value if horizon else (source.value if source else None)
+    configured = {
+        Source.RPC.value: settings.rpc_url,
+        Source.HORIZON.value: settings.horizon_url,
+        Source.DATALAKE.value: datalake or settings.datalake_url,
+    }
+    if forced and not configured[forced]:
+        setting = "--datalake or STELLARSTREAM_DATALAKE_URL"
+        if forced != Source.DATALAKE.value:
+            setting = f"STELLARSTREAM_{forced.upper()}_URL"
+        err.print(
+            f"[red]error[/red] --source {forced} is not configured (set {setting})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     _upgrade(settings)
     progress = Progress(
         TextColumn("[bold]sync[/bold]"),
@@ -265,8 +357,10 @@ def sync(
     except StellarStreamError as exc:
         if as_json:
             typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
-        err.print(f"[red]sync failed[/red] {exc.message}")
-        raise typer.Exit(1) from exc
+        err.print(f"[red]sync failed[/red] {escape(exc.message)}", highlight=False)
+        # A range the network does not have yet (--to beyond its latest ledger) is a usage
+        # error too (2); a source that fails is 1.
+        raise typer.Exit(2 if isinstance(exc, ValidationError) else 1) from exc
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(summary)))
     else:
@@ -275,6 +369,16 @@ def sync(
             f"synced ledgers {summary.start}-{summary.end}: {summary.events} events "
             f"({summary.new} new, {summary.duplicate} already stored, "
             f"{summary.undecoded} undecoded) in {summary.seconds}s via {used}"
+        )
+
+
+def _require_database_file(settings: Settings) -> None:
+    """Commands that read a database do not create an SQLite file that is not there."""
+    sqlite_file = _sqlite_file(settings)
+    if sqlite_file is not None and not sqlite_file.exists():
+        raise _configuration_error(
+            DATABASE_SETTING,
+            f"no SQLite database at {sqlite_file} (`stellarstream db upgrade` creates it)",
         )
 
 
@@ -288,14 +392,11 @@ def sync_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     from stellarstream.db.engine import make_sessionmaker
     from stellarstream.ingest import coverage
 
-    settings = _settings(logs_to_stderr=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            ranges = coverage.by_source(session)
-            everything = {c: coverage.covered(session, c) for c in {c for c, _ in ranges}}
-    finally:
-        engine.dispose()
+    settings = _settings(logs_to_stderr=True, generate_secrets=False)
+    _require_database_file(settings)
+    with _database(settings) as engine, make_sessionmaker(engine)() as session:
+        ranges = coverage.by_source(session)
+        everything = {c: coverage.covered(session, c) for c in {c for c, _ in ranges}}
     rows = []
     for (contract, source), covered in sorted(ranges.items()):
         rows.append({"contract": contract, "source": source, "covered": covered})
@@ -322,12 +423,18 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and the newest one."""
-    settings = _settings(logs_to_stderr=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
+    settings = _settings(logs_to_stderr=True, generate_secrets=False)
+    sqlite_file = _sqlite_file(settings)
+    if sqlite_file is not None and not sqlite_file.exists():
+        # Not created by looking: there is no database yet, so no revision.
+        err.print(
+            f"no SQLite database at {sqlite_file} yet (`stellarstream db upgrade` creates it)",
+            highlight=False,
+        )
+        typer.echo(f"current: None  head: {migrate.head_revision()}")
+        return
+    with _database(settings) as engine:
         current = migrate.current_revision(engine)
-    finally:
-        engine.dispose()
     typer.echo(f"current: {current}  head: {migrate.head_revision()}")
 
 
@@ -338,14 +445,11 @@ def db_recount() -> None:
     from stellarstream.db.engine import make_sessionmaker
     from stellarstream.streams import totals
 
-    settings = _settings(logs_to_stderr=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        with make_sessionmaker(engine)() as session, session.begin():
-            totals.rebuild(session)
-            rows = totals.figures(session, 0, ())
-    finally:
-        engine.dispose()
+    settings = _settings(logs_to_stderr=True, generate_secrets=False)
+    _require_database_file(settings)
+    with _database(settings) as engine, make_sessionmaker(engine)() as session, session.begin():
+        totals.rebuild(session)
+        rows = totals.figures(session, 0, ())
     typer.echo(f"recounted {sum(rows.counts.values())} streams in {len(rows.tokens)} tokens")
 
 

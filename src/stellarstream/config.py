@@ -52,6 +52,20 @@ NETWORK_DEFAULTS: dict[StellarNetwork, tuple[str, str | None, str | None]] = {
 
 DISABLED = frozenset({"none", "off"})
 
+DATABASE_URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/db"
+
+
+_ANY_OR_LOOPBACK = frozenset({"", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"})  # noqa: S104
+
+
+def public_url_for(host: str, port: int) -> str:
+    """The base URL of a server bound to ``host``:``port`` as a browser on this machine reaches
+    it: ``http://localhost:PORT`` for loopback and all-interfaces binds."""
+    name = "localhost" if host in _ANY_OR_LOOPBACK else host
+    if ":" in name:  # an IPv6 literal
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
 
 class Settings(BaseSettings):
     """All configuration of a StellarStream process."""
@@ -64,9 +78,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
-    public_url: str = "http://localhost:3000"
+    public_url: str = "http://localhost:3000"  # not set: from HOST and PORT (_default_public_url)
     log_level: str = "info"
-    log_format: str = Field(default="json", pattern="^(json|console)$")
+    # auto: console lines when the log stream is a terminal, JSON lines otherwise
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
     network: StellarNetwork = StellarNetwork.TESTNET
     network_passphrase: str = ""
@@ -207,6 +222,33 @@ class Settings(BaseSettings):
             return _SYNONYMS.get(word, word)
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy can parse, of a backend StellarStream runs on (the value itself is
+        never repeated: it may hold a password)."""
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+            backend = url.get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(f"not a database URL: expected {DATABASE_URL_FORMS}") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"{backend!r} databases are not supported: expected {DATABASE_URL_FORMS}"
+            )
+        try:
+            url.get_dialect()
+        except ArgumentError:  # NoSuchModuleError: postgresql+nosuchdriver://
+            raise ValueError(
+                f"unknown driver {url.drivername!r}: expected {DATABASE_URL_FORMS}"
+            ) from None
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -238,6 +280,24 @@ class Settings(BaseSettings):
         if value and not StrKey.is_valid_contract(value):
             raise ValueError(f"{value!r} is not a contract id (C... StrKey)")
         return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        """PUBLIC_URL not set: where this process is bound (HOST, PORT)."""
+        if "public_url" not in self.model_fields_set:
+            object.__setattr__(self, "public_url", public_url_for(self.host, self.port))
+        return self
+
+    def bound_to(self, host: str | None, port: int | None) -> Settings:
+        """These settings served at ``host``:``port`` (the command line's ``--host``/``--port``,
+        None: unchanged); a PUBLIC_URL that was not set follows them."""
+        update: dict[str, Any] = {"host": host or self.host, "port": port or self.port}
+        if "public_url" not in self.model_fields_set:
+            update["public_url"] = public_url_for(update["host"], update["port"])
+        copy = self.model_copy(update=update)
+        if "public_url" not in self.model_fields_set:
+            copy.model_fields_set.discard("public_url")  # still derived, not set
+        return copy
 
     @model_validator(mode="after")
     def _network_defaults(self) -> Settings:
@@ -334,9 +394,15 @@ def _new_secrets_key() -> str:
     return new_key()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and fill unset secrets from (or into) ``var_dir``."""
+def load_settings(*, generate_secrets: bool = True, **overrides: Any) -> Settings:
+    """Read settings from the environment and fill unset secrets from (or into) ``var_dir``.
+
+    ``generate_secrets=False`` (commands that only read the database) writes nothing: unset
+    secrets stay unset.
+    """
     settings = Settings(**overrides)
+    if not generate_secrets:
+        return settings
     updates: dict[str, Any] = {}
     if settings.jwt_secret is None:
         updates["jwt_secret"] = SecretStr(

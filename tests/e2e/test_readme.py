@@ -28,8 +28,9 @@ def free_port() -> int:
 
 def test_readme_starts_with_the_two_commands() -> None:
     blocks = re.findall(r"```bash\n(.*?)```", README, re.S)
-    assert blocks[0].strip() == "python3 -m pip install -q uv && python3 -m uv run stellarstream up"
-    assert blocks[1].strip() == "python3 -m pip install -q uv && bash scripts/test"
+    # scripts/uv: uv on PATH, else a private copy (PEP 668 Pythons refuse `pip install uv`).
+    assert blocks[0].strip() == "python3 scripts/uv run stellarstream up"
+    assert blocks[1].strip() == "bash scripts/test"
     ci = (ROOT / ".ci" / "run").read_text()
     assert blocks[1].strip() in ci
 
@@ -90,11 +91,15 @@ def test_walkthrough_runs_against_stellarstream_up(running_service: str, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert re.search(r"share: http://localhost:3000/invoice/[0-9A-Za-z]{22}\n", out)
+    # PUBLIC_URL is not set: share links name the port `up` is bound to (STELLARSTREAM_PORT).
+    port = running_service.rsplit(":", 1)[1]
+    assert re.search(rf"share: http://localhost:{port}/invoice/[0-9A-Za-z]{{22}}\n", out), out
     assert '"amount":"10000000000"' in out and '"duration":2592000' in out
     assert "status: COMPLETED" in out
     assert "links: ['COMPLETED']" in out
     assert "delete draft: 204" in out
+    # Its files went to a temporary folder, not the working directory.
+    assert not list(tmp_path.glob("*.json")), sorted(p.name for p in tmp_path.iterdir())
 
 
 def test_up_runs_the_indexer_beside_the_api(tmp_path: Path) -> None:
@@ -145,3 +150,64 @@ def test_up_runs_the_indexer_beside_the_api(tmp_path: Path) -> None:
             output, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0, output
     assert '"indexer_stopped"' in output
+
+
+def test_the_configuration_table_is_one_table_with_every_setting() -> None:
+    section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| variable |"))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    rows = "\n".join(table)
+    # Nothing in the section looks like a row outside the table (a prose line cutting it).
+    assert [line for line in lines[start + len(table) :] if line.startswith("|")] == []
+    from stellarstream.config import Settings
+
+    documented = set(re.findall(r"STELLARSTREAM_([A-Z0-9_]+)", rows))
+    documented |= {m for m in re.findall(r"`_([A-Z0-9_]+)`", rows)}
+    for name in ("DATABASE_URL", "PUBLIC_URL", "LOG_LEVEL", "LOG_FORMAT", "CONTRACT_IDS"):
+        assert name in documented, name
+    for name in documented:
+        assert (
+            name.lower() in Settings.model_fields
+            or name in {"RETRY_MAX_SECONDS"}
+            or any(field.endswith(name.lower()) for field in Settings.model_fields)
+        ), f"README documents STELLARSTREAM_{name}, which is no setting"
+
+
+def test_the_commands_table_lists_every_command() -> None:
+    import typer
+
+    from stellarstream.cli import app
+
+    section = README.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    group = typer.main.get_command(app)
+    names = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        names.append(name)
+        names.extend(f"{name} {sub}" for sub in subcommands or {})
+    for name in names:
+        assert f"`stellarstream {name}" in section, f"stellarstream {name} is not in the table"
+
+
+def test_the_readme_points_to_deploy_and_operations() -> None:
+    for target in ("deploy/", "docs/OPERATIONS.md"):
+        assert f"]({target})" in README
+        assert (ROOT / target).exists()
+
+
+def test_the_sdk_readme_builds_into_its_own_dist_and_says_how_to_install_before_a_release() -> None:
+    sdk = (ROOT / "sdk" / "README.md").read_text()
+    section = sdk.split("## Build and publish", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands[0] == "cd sdk"
+    assert commands[1] == "uv build --out-dir dist"  # a bare `uv build` writes ../dist
+    assert commands[2] == "uvx twine check dist/*"
+    assert "pip install ./sdk" in section
+    assert "pip install sdk/dist/stellarstream_nebula_sdk-" in section

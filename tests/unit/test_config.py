@@ -128,3 +128,19 @@ def test_bad_configuration_is_rejected_with_the_reason(
 def test_sync_worker_is_auto_unless_switched(tmp_path: Path, given: object, read: str) -> None:
     overrides = {} if given is None else {"sync_worker": given}
     assert load_settings(_env_file=None, var_dir=tmp_path, **overrides).sync_worker == read
+
+
+def test_public_url_follows_host_and_port_unless_set() -> None:
+    from stellarstream.config import Settings
+
+    assert Settings(_env_file=None).public_url == "http://localhost:3000"
+    assert Settings(_env_file=None, port=3095).public_url == "http://localhost:3095"
+    assert Settings(_env_file=None, host="0.0.0.0", port=80).public_url == "http://localhost:80"
+    assert Settings(_env_file=None, host="10.1.2.3").public_url == "http://10.1.2.3:3000"
+    assert Settings(_env_file=None, host="fd00::5").public_url == "http://[fd00::5]:3000"
+    bound = Settings(_env_file=None).bound_to("10.1.2.3", 3095)
+    assert (bound.host, bound.port, bound.public_url) == ("10.1.2.3", 3095, "http://10.1.2.3:3095")
+    assert bound.bound_to(None, 4000).public_url == "http://10.1.2.3:4000"
+    explicit = Settings(_env_file=None, public_url="https://pay.example.test/", port=3095)
+    assert explicit.public_url == "https://pay.example.test"
+    assert explicit.bound_to("0.0.0.0", 4000).public_url == "https://pay.example.test"

@@ -22,6 +22,7 @@ from stellarstream.api.metrics import Metrics
 from stellarstream.api.metrics import router as metrics_router
 from stellarstream.api.middleware import RequestIdMiddleware
 from stellarstream.api.pages import dashboard as dashboard_page
+from stellarstream.api.pages import docs as docs_pages
 from stellarstream.api.pages import invoice as invoice_page
 from stellarstream.api.ratelimit import RateLimiter, RateLimitMiddleware
 from stellarstream.api.routers import (
@@ -122,6 +123,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         version=__version__,
         description="Token payment streams on Stellar: streams, invoice links, SEP-10 auth.",
         lifespan=lifespan,
+        docs_url=None,  # pages.docs: the same pages, offline and under a strict CSP
+        redoc_url=None,
         responses={
             400: {"model": ErrorResponse},
             401: {"model": ErrorResponse},
@@ -164,4 +167,5 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(metrics_router)
     # The page bundles (web/, built by esbuild and committed): same origin, loaded with SRI.
     app.mount("/static", StaticFiles(packages=[("stellarstream.api", "static")]), name="static")
+    docs_pages.install(app)
     return app

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-HEAD = "0010"
+HEAD = "0011"
 """The newest revision (tests/integration/test_migrations.py checks it is Alembic's head)."""
 
 

@@ -100,6 +100,18 @@ class PaymentRequest(Base):
     __table_args__ = (Index("ix_payment_requests_link_created", "invoice_link_id", "created_at"),)
 
 
+class UsedChallenge(Base):
+    """A SEP-10 challenge already exchanged for a token: each is good for one token. Kept until
+    the challenge's own time bounds end (after that it is refused as expired anyway)."""
+
+    __tablename__ = "sep10_used_challenges"
+
+    tx_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # of the challenge
+    account: Mapped[str] = mapped_column(ADDRESS)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class IdempotencyKey(Base):
     """A replayable response for a client-chosen ``Idempotency-Key`` (per account)."""
 

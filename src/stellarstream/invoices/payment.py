@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from stellar_sdk import Network, StrKey
@@ -38,6 +39,8 @@ from stellarstream.errors import (
 )
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
 
+log = structlog.get_logger("stellarstream.invoices")
+
 BASE_FEE = 100
 """Inclusion fee in stroops, added to the simulation's resource fee."""
 RPC_MAX_RETRIES = 2
@@ -49,6 +52,36 @@ class PaymentUnavailable(StellarStreamError):
 
     code = "rpc_unavailable"
     status_code = 503
+
+
+class PaymentsNotConfigured(PaymentUnavailable):
+    """This server cannot take payments at all (no payment contract or no RPC configured): the
+    payer is told to contact the issuer; the operator finds the setting in the log."""
+
+    code = "payments_not_configured"
+
+    def __init__(self) -> None:
+        super().__init__("this invoice cannot be paid online yet: contact the issuer")
+
+
+def payments_missing_setting(settings: Settings) -> str | None:
+    """What the operator must set before payers can pay (None: nothing is missing)."""
+    if settings.payment_contract_id is None:
+        return (
+            "STELLARSTREAM_INVOICE_CONTRACT_ID (or STELLARSTREAM_CONTRACT_IDS): "
+            "the StellarStream V2 contract payers pay through"
+        )
+    if not settings.rpc_url:
+        return "STELLARSTREAM_RPC_URL: the Stellar RPC that prepares and sends payments"
+    return None
+
+
+def require_payments_configured(settings: Settings) -> None:
+    """Raise :class:`PaymentsNotConfigured` (and log what to set) unless payments can be made."""
+    missing = payments_missing_setting(settings)
+    if missing is not None:
+        log.warning("payments_not_configured", code=PaymentsNotConfigured.code, missing=missing)
+        raise PaymentsNotConfigured
 
 
 class RpcFailed(StellarStreamError):
@@ -162,14 +195,9 @@ class PaymentRequests:
         if status not in OPEN:
             raise NotPayable(status)
         settings = self._settings
+        require_payments_configured(settings)
         contract_id = settings.payment_contract_id
-        if contract_id is None:
-            raise PaymentUnavailable(
-                "payments are not configured: set STELLARSTREAM_INVOICE_CONTRACT_ID "
-                "(or STELLARSTREAM_CONTRACT_IDS) to the StellarStream V2 contract"
-            )
-        if not settings.rpc_url:
-            raise PaymentUnavailable("no Stellar RPC configured: set STELLARSTREAM_RPC_URL")
+        assert contract_id is not None  # require_payments_configured
         start = int(now.timestamp()) + 1 + settings.invoice_start_margin_seconds
         valid_until = start
         if link.expires_at is not None:

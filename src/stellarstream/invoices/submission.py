@@ -58,6 +58,7 @@ from stellarstream.invoices.payment import (
     PaymentRequests,
     PaymentUnavailable,
     RpcFailed,
+    require_payments_configured,
 )
 from stellarstream.invoices.verify import differences, invoice_mismatch, signed_by
 from stellarstream.webhooks.outbox import enqueue_status_change
@@ -432,8 +433,7 @@ class Submissions:
     # --- the RPC ---
 
     def _rpc(self) -> SorobanRpc:
-        if not self._settings.rpc_url:
-            raise PaymentUnavailable("no Stellar RPC configured: set STELLARSTREAM_RPC_URL")
+        require_payments_configured(self._settings)
         return self._rpc_factory()
 
     def _call(self, call: Callable[[], T]) -> T:

@@ -21,12 +21,32 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
-def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | None = None) -> None:
+class _AlembicChatter(logging.Filter):
+    """Alembic's INFO lines that say nothing to an operator: the plugins it loads (on every
+    command that reads the revision) and its dialect notes. "Running upgrade ..." stays."""
+
+    QUIET = ("setup plugin ", "Context impl ", "Will assume ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and str(record.msg).startswith(self.QUIET))
+
+
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """``auto`` (the default): console lines for a person at a terminal, JSON lines for
+    anything else (a pipe, a file, PM2, systemd); ``json`` and ``console`` are kept as set."""
+    if fmt != "auto":
+        return fmt
+    isatty = getattr(stream, "isatty", None)
+    return "console" if isatty is not None and isatty() else "json"
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (stdout) as JSON or console lines.
 
     Services log to stdout; one-shot commands whose stdout is data (``sync --json``) use stderr.
     """
     stream = stream or sys.stdout
+    fmt = resolve_format(fmt, stream)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -54,6 +74,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     if hasattr(stream, "reconfigure"):
         stream.reconfigure(line_buffering=True)
     handler = logging.StreamHandler(stream)
+    handler.addFilter(_AlembicChatter())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

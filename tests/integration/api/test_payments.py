@@ -288,7 +288,9 @@ def test_without_a_contract_payments_are_503(
             f"{url}{URL}/{link.slug}/transaction", json={"payer": PAYER.public_key}
         )
     assert response.status_code == 503
-    assert "INVOICE_CONTRACT_ID" in response.json()["error"]["message"]
+    # The payer's words; the operator's (which setting) are in the log: test_hosted_page_details.
+    assert response.json()["error"]["code"] == "payments_not_configured"
+    assert "contact the issuer" in response.json()["error"]["message"]
 
 
 # --- submitted ------------------------------------------------------------------------------

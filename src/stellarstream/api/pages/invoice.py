@@ -41,7 +41,12 @@ from stellarstream.api.pages.render import html
 from stellarstream.db.models import InvoiceLink, Stream
 from stellarstream.errors import NotFound, StellarStreamError
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
-from stellarstream.invoices.payment import NotPayable, PaymentRequests, TransactionRequest
+from stellarstream.invoices.payment import (
+    NotPayable,
+    PaymentRequests,
+    TransactionRequest,
+    payments_missing_setting,
+)
 from stellarstream.streams.ids import public_id
 
 log = structlog.get_logger(__name__)
@@ -128,6 +133,8 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
         "status": status.value,
         "status_text": STATUS_TEXT[status],
         "payable": status in OPEN,
+        # No contract or RPC configured: nothing to pay with (the payer is told to ask the issuer).
+        "payments_ready": payments_missing_setting(settings) is None,
         "amount_units": amount_units,
         "amount_base": str(link.amount),
         "token": link.token_address,
@@ -135,8 +142,12 @@ def view(context: Context, link: InvoiceLink) -> dict[str, Any]:
         "token_name": token.name if token.name != label else None,
         "token_home_domain": token.home_domain,
         "duration_words": fmt.duration_words(link.duration),
+        # The end date: the stream's own once paid; an estimate while it can still be paid now
+        # (DRAFT); none otherwise (SIGNED: its start was fixed when it was signed; paid with no
+        # stream indexed, e.g. marked paid by the issuer; expired; canceled).
         "end": end or fmt.from_unix(start_if_paid_now + link.duration),
         "end_is_estimate": end is None,
+        "show_end": end is not None or status is InvoiceStatus.DRAFT,
         "rate_per_day": fmt.rate_per_day(link.amount, link.duration, decimals),
         "expires_in": (
             fmt.countdown(int((link.expires_at - now).total_seconds()))

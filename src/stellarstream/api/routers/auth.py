@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from stellarstream.api.deps import Context
 from stellarstream.api.schemas.auth import Challenge, TokenRequest, TokenResponse
-from stellarstream.auth.sep10 import build_challenge, verify_challenge
+from stellarstream.auth.sep10 import build_challenge, consume_challenge, verify_challenge_details
 from stellarstream.auth.tokens import issue_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -26,9 +26,11 @@ def challenge(
 
 @router.post("/token", response_model=TokenResponse)
 def token(context: Context, body: TokenRequest) -> TokenResponse:
-    """Exchange a challenge signed by the account's master key for a JWT."""
-    account = verify_challenge(context.settings, body.transaction)
+    """Exchange a challenge signed by the account's master key for a JWT (once per challenge)."""
+    verified = verify_challenge_details(context.settings, body.transaction)
+    now = context.clock()
+    consume_challenge(context.sessions, verified, now)  # each challenge gives one token
     value, expires_at = issue_token(
-        context.settings.jwt_key, account, context.clock(), context.settings.jwt_ttl_seconds
+        context.settings.jwt_key, verified.account, now, context.settings.jwt_ttl_seconds
     )
     return TokenResponse(token=value, expires_at=expires_at)

@@ -18,10 +18,15 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from stellarstream.api.deps import Context
 from stellarstream.api.schemas.auth import Challenge, TokenResponse
-from stellarstream.auth.sep10 import build_challenge, verify_challenge
+from stellarstream.auth.sep10 import (
+    build_challenge,
+    consume_challenge,
+    verify_challenge_details,
+)
 from stellarstream.auth.tokens import issue_token
 from stellarstream.config import Settings
 from stellarstream.errors import ValidationError
@@ -103,8 +108,11 @@ async def sep10_token(request: Request, context: Context) -> TokenResponse:
         transaction = body.get("transaction") if isinstance(body, dict) else None
     if not isinstance(transaction, str) or not transaction:
         raise ValidationError("transaction is required", field="transaction")
-    account = verify_challenge(context.settings, transaction)
+    verified = verify_challenge_details(context.settings, transaction)
+    now = context.clock()
+    # A database write: off the event loop (this handler is async to read the body).
+    await run_in_threadpool(consume_challenge, context.sessions, verified, now)
     value, expires_at = issue_token(
-        context.settings.jwt_key, account, context.clock(), context.settings.jwt_ttl_seconds
+        context.settings.jwt_key, verified.account, now, context.settings.jwt_ttl_seconds
     )
     return TokenResponse(token=value, expires_at=expires_at)
