@@ -192,8 +192,16 @@ def _serve(
             try:
                 pages = source.batches(contract_ids, start, end)
                 for batch in joined(pages, max_events=WORKER_MAX_EVENTS):
-                    events = [raw for raw in batch.events if raw.contract_id in wanted]
-                    decoded = [decode(raw) for raw in events]
+                    # Decoded here unless the source already did (the RPC parser does).
+                    if batch.decoded is None:
+                        events = [raw for raw in batch.events if raw.contract_id in wanted]
+                        decoded = [decode(raw) for raw in events]
+                    else:
+                        pairs = zip(batch.events, batch.decoded, strict=True)
+                        kept = [(raw, event) for raw, event in pairs if raw.contract_id in wanted]
+                        events = [raw for raw, _ in kept]
+                        decoded = [event for _, event in kept]
+                        del kept
                     ready = dataclasses.replace(batch, events=events, decoded=decoded)
                     if not _send(connection, "batch", ready, requests_of(source)):
                         return

@@ -37,6 +37,7 @@ from stellarstream.chain.rpc import (
     RpcClient,
     RpcError,
     RpcSource,
+    XdrFormat,
     parse_events_page,
     parse_retry_after,
     scanned_through,
@@ -748,6 +749,38 @@ def test_xdr_json_pages_carry_the_same_events_as_base64_ones(
     assert [decode(e) for e in as_json.events] == [decode(e) for e in as_xdr.events]
     with pytest.raises(ValueError, match="xdr_format"):
         client.get_events([OURS], start_ledger=1, xdr_format="yaml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("xdr_format", ["json", "base64"])
+@pytest.mark.parametrize("limit", [3, 10_000])  # 3: a page ends past end_ledger
+def test_pages_and_batches_carry_each_events_decoding(
+    rpc: tuple[str, FakeStellarRpc],
+    client: RpcClient,
+    monkeypatch: pytest.MonkeyPatch,
+    xdr_format: XdrFormat,
+    limit: int,
+) -> None:
+    _, server = rpc
+    fill(server.chain, [3, 3, 5, 8, 30], per_tx=2)
+    page = client.get_events([OURS], start_ledger=1, limit=limit, xdr_format=xdr_format)
+    assert page.events and page.decoded == [decode(e) for e in page.events]
+    # The whole-body parser (a body split_events_body leaves to it) decodes the same way.
+    monkeypatch.setattr(rpc_module, "split_events_body", lambda _content, _wanted: None)
+    whole = client.get_events([OURS], start_ledger=1, limit=limit, xdr_format=xdr_format)
+    assert whole == page
+    # Batches keep each event's decoding beside it, also those cut at end_ledger.
+    source = RpcSource(client, limit=limit, xdr_format=xdr_format)
+    batches = list(source.batches([OURS], 1, end_ledger=8))
+    events = [e for b in batches for e in b.events]
+    assert [e.ledger for e in events] == [3, 3, 3, 3, 5, 5, 8, 8]
+    assert [d for b in batches for d in b.decoded or ()] == [decode(e) for e in events]
+
+
+def test_split_events_body_reports_a_malformed_event_only_of_a_result() -> None:
+    bad = {**_event_item(0, {"u32": 1}), "txHash": "nope"}
+    error = {"code": 1, "message": "x"}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "error": error, "result": {"events": [bad]}})
+    assert split_events_body(body.encode(), frozenset([OURS])) is None  # not a result
 
 
 @pytest.mark.parametrize(
