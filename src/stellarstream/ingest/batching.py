@@ -57,19 +57,21 @@ def joined(
             room = max_events - size
             head, batch = _cut(batch, room)
             parts.append(head)
+            del head
             out = _join(parts, covered)
+            parts = []
             covered = out.covered_to
             yield out
-            del out
-            parts, size, started = [], 0, clock()
+            del out  # stored: not kept alive while the next page is fetched
+            size, started = 0, clock()
         parts.append(batch)
         size += len(batch.events)
         if size >= max_events or clock() - started >= max_seconds:
             out = _join(parts, covered)
+            parts, size = [], 0
             covered = out.covered_to
             yield out
             del out
-            parts, size = [], 0
     if parts:
         yield _join(parts, covered)
 
