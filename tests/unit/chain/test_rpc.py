@@ -45,6 +45,7 @@ from stellarstream.chain.rpc import (
 )
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.chain.types import RawEvent
+from stellarstream.config import Settings
 from stellarstream.errors import (
     MalformedResponse,
     RangeUnavailable,
@@ -936,6 +937,33 @@ def test_a_large_page_is_one_request_and_parses_in_parts(
     assert events == server.chain.raw_events([OURS], xdr_format="json")
     assert server.requests["getEvents"] == 1
     assert not whole  # the page went through split_events_body
+
+
+def test_a_backfill_at_the_default_page_size_makes_few_requests(
+    rpc: tuple[str, FakeStellarRpc], make_client: Callable[..., RpcClient]
+) -> None:
+    """The sync's default page: requests stay within ceil(events / 10,000) + ceil(ledgers /
+    10,000) (a node pages by at most 10,000 events and scans at most 10,000 ledgers a request)."""
+    _, server = rpc
+    server.chain.latest_ledger = 25_000
+    for i in range(12_000):  # three transactions a ledger from ledger 5, then two sparse ones
+        ledger = 5 + i // 3
+        server.chain.add_encoded(
+            ce.claim(i, ce.account(1), 1, 1, 1_700_000_000 + ledger),
+            contract_id=OURS,
+            ledger=ledger,
+            tx_hash=ce.tx_hash_for(i + 1),
+            tx_index=1 + i % 3,
+            event_index=0,
+        )
+    fill(server.chain, [19_000, 24_000])
+    events, ledgers = 12_002, 24_996  # ledgers 5-25,000
+    default = Settings.model_fields["sync_page_limit"].default
+    source = RpcSource(make_client(timeout=30), limit=default)
+    got = [e for b in source.batches([OURS], 5, 25_000) for e in b.events]
+    assert got == server.chain.raw_events([OURS], xdr_format="json")
+    assert server.requests["getEvents"] <= -(-events // 10_000) + -(-ledgers // 10_000) == 5
+    assert {call[1]["pagination"]["limit"] for call in server.calls} == {10_000}
 
 
 def test_rpc_source_takes_the_nodes_lower_page_limit(
