@@ -514,13 +514,18 @@ class RpcSource:
             covered = max(covered, min(scanned_through(reached), page.latest_ledger))
             caught_up = reached.is_window_end and reached.ledger >= page.latest_ledger
             previous, position = position, str(reached)
-            yield Batch(events, covered, position, page.latest_ledger, self.name, decoded)
+            found, latest = bool(events), page.latest_ledger
+            # Handed over without a reference kept here: a consumer that cuts a large page into
+            # transactions frees each part once stored, not when the next page is fetched.
+            box = [Batch(events, covered, position, latest, self.name, decoded)]
+            del page, events, decoded
+            yield box.pop()
             if finished or caught_up:
                 return
-            if position == previous and not events:
+            if position == previous and not found:
                 raise SourceError(
                     f"Stellar RPC at {self.client.url}: getEvents made no progress past cursor"
-                    f" {position} (latest ledger {page.latest_ledger})"
+                    f" {position} (latest ledger {latest})"
                 )
 
     def _page(

@@ -22,6 +22,11 @@ from stellarstream.chain.source import Batch
 
 MAX_EVENTS = 2_500
 MAX_SECONDS = 1.0
+ONE_PROCESS_PAGE_LIMIT = 5_000
+"""Largest getEvents page a sync asks for when it runs in one process (no worker): there the
+page is parsed and its events held beside the transaction being stored, and 10,000-event pages
+took the process to 149-160 MB peak RSS (bench/sync.py, deep shape, 2026-12-03). With the worker
+the page is the worker's, and the sync asks for ``STELLARSTREAM_SYNC_PAGE_LIMIT`` (10,000)."""
 
 
 def joined(
