@@ -88,7 +88,7 @@ def _cut(batch: Batch, count: int) -> tuple[Batch, Batch]:
     rest_first = events[count]
     head = Batch(
         events[:count],
-        rest_first.ledger - 1,
+        min(rest_first.ledger - 1, batch.covered_to),  # never more than the page proved
         None,
         batch.latest_ledger,
         batch.source,
