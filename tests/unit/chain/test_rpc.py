@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -52,6 +53,7 @@ from stellarstream.errors import (
     SourceError,
     SourceUnavailable,
 )
+from stellarstream.ingest.batching import joined
 
 OURS = ce.V2_CONTRACT
 OTHER = ce.V1_CONTRACT
@@ -964,6 +966,21 @@ def test_a_backfill_at_the_default_page_size_makes_few_requests(
     assert got == server.chain.raw_events([OURS], xdr_format="json")
     assert server.requests["getEvents"] <= -(-events // 10_000) + -(-ledgers // 10_000) == 5
     assert {call[1]["pagination"]["limit"] for call in server.calls} == {10_000}
+
+
+def test_a_page_cut_into_transactions_frees_each_part_once_it_is_let_go(
+    rpc: tuple[str, FakeStellarRpc], client: RpcClient
+) -> None:
+    _, server = rpc
+    fill(server.chain, list(range(5, 35)))  # 30 events, one page
+    batches = joined(RpcSource(client, limit=100).batches([OURS], 1, 40), max_events=10)
+    first = next(batches)
+    alive: weakref.WeakSet[RawEvent] = weakref.WeakSet(first.events)
+    del first  # stored
+    second = next(batches)  # the rest of the same page: no new request
+    assert server.requests["getEvents"] == 1
+    assert len(alive) == 0  # neither the source nor the join kept the page's first part
+    assert len(second.events) == 10
 
 
 def test_rpc_source_takes_the_nodes_lower_page_limit(
