@@ -95,7 +95,9 @@ class Settings(BaseSettings):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
-    sync_page_limit: int = Field(default=1000, ge=1, le=10_000)
+    # A backfill asks for a node's largest page (RpcSource takes a lower maximum if the node
+    # says so): requests near ceil(events / 10,000) + ceil(ledgers / 10,000).
+    sync_page_limit: int = Field(default=10_000, ge=1, le=10_000)
     # Fetch and decode in a second process while this one stores (ingest.prefetch): "auto"
     # forks it on Linux with at least two CPUs to run on; true/false force it on or off.
     sync_worker: Literal["auto", "true", "false"] = "auto"

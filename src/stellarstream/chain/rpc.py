@@ -28,6 +28,8 @@ import httpx
 from stellar_sdk import StrKey
 
 from stellarstream import jsontext
+from stellarstream.chain.decode import decode_json, decode_xdr
+from stellarstream.chain.events import DomainEvent
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
@@ -135,7 +137,10 @@ class EventsPage:
     """One ``getEvents`` answer, reduced to contract events of the requested contracts.
 
     ``returned`` counts the events the node sent before that filtering. Close times are the
-    node's unix timestamps as aware datetimes (None where a node omits them).
+    node's unix timestamps as aware datetimes (None where a node omits them). ``decoded``: each
+    event's :func:`~stellarstream.chain.decode.decode`, made from the values parsed with the
+    page (an XDR-JSON event's text is not parsed a second time); None for a page built
+    without it.
     """
 
     events: list[RawEvent]
@@ -145,6 +150,7 @@ class EventsPage:
     latest_ledger_close_time: datetime | None
     oldest_ledger_close_time: datetime | None
     returned: int = 0
+    decoded: list[DomainEvent] | None = None
 
     @property
     def cursor_id(self) -> EventId:
@@ -497,22 +503,29 @@ class RpcSource:
                 yield Batch([], covered, position, exc.latest_ledger, self.name)
                 return
             reached = page.cursor_id  # validated while parsing
-            events = page.events
+            events, decoded = page.events, page.decoded
             finished = False
             if stop is not None and reached >= stop:
-                events = [event for event in events if event.ledger <= stop.ledger]
+                kept = [i for i, event in enumerate(events) if event.ledger <= stop.ledger]
+                events = [events[i] for i in kept]
+                decoded = None if decoded is None else [decoded[i] for i in kept]
                 reached, finished = stop, True
             # reached <= stop, so this never passes end_ledger either
             covered = max(covered, min(scanned_through(reached), page.latest_ledger))
             caught_up = reached.is_window_end and reached.ledger >= page.latest_ledger
             previous, position = position, str(reached)
-            yield Batch(events, covered, position, page.latest_ledger, self.name)
+            found, latest = bool(events), page.latest_ledger
+            # Handed over without a reference kept here: a consumer that cuts a large page into
+            # transactions frees each part once stored, not when the next page is fetched.
+            box = [Batch(events, covered, position, latest, self.name, decoded)]
+            del page, events, decoded
+            yield box.pop()
             if finished or caught_up:
                 return
-            if position == previous and not events:
+            if position == previous and not found:
                 raise SourceError(
                     f"Stellar RPC at {self.client.url}: getEvents made no progress past cursor"
-                    f" {position} (latest ledger {page.latest_ledger})"
+                    f" {position} (latest ledger {latest})"
                 )
 
     def _page(
@@ -609,15 +622,19 @@ def parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
     items = body.get("events")
     if not isinstance(items, list):
         _malformed("result.events", "missing or not a list")
-    events = [
-        event
-        for index, item in enumerate(items)
-        if (event := _parse_event(item, f"result.events[{index}]", wanted)) is not None
-    ]
-    return _page(body, events, len(items))
+    events: list[RawEvent] = []
+    decoded: list[DomainEvent] = []
+    for index, item in enumerate(items):
+        parsed = _parse_event(item, f"result.events[{index}]", wanted)
+        if parsed is not None:
+            events.append(parsed[0])
+            decoded.append(parsed[1])
+    return _page(body, events, decoded, len(items))
 
 
-def _page(body: Mapping[str, Any], events: list[RawEvent], returned: int) -> EventsPage:
+def _page(
+    body: Mapping[str, Any], events: list[RawEvent], decoded: list[DomainEvent], returned: int
+) -> EventsPage:
     cursor = _str(body, "cursor", "result")
     try:
         EventId.parse(cursor)
@@ -631,6 +648,7 @@ def _page(body: Mapping[str, Any], events: list[RawEvent], returned: int) -> Eve
         latest_ledger_close_time=_opt_time(body, "latestLedgerCloseTime", "result"),
         oldest_ledger_close_time=_opt_time(body, "oldestLedgerCloseTime", "result"),
         returned=returned,
+        decoded=decoded,
     )
 
 
@@ -643,19 +661,40 @@ def split_events_body(content: bytes, wanted: frozenset[str]) -> EventsPage | No
     """A ``getEvents`` response's page, parsed one event at a time; None if it cannot tell.
 
     What :func:`parse_events_page` of the parsed body gives, without the whole body's parsed
-    tree at once (~7 KB an XDR-JSON event: 70 MB for a 10,000-event page). Events are cut
-    before each ``{"type":`` that follows a ``},`` (stellar-rpc writes ``type`` first), which no
-    JSON string can hold unescaped; a cut inside an event (a nested object that starts with a
-    "type" key) leaves text that is not one JSON value, so each event is the shortest run of
-    pieces that parses. The rest (the envelope, with the events array emptied) is parsed as
+    tree at once (~7 KB an XDR-JSON event: 70 MB for a 10,000-event page): each event's tree
+    becomes its :class:`RawEvent` (and decoding) as soon as it is parsed, and is let go. Events
+    are cut before each ``{"type":`` that follows a ``},`` (stellar-rpc writes ``type`` first),
+    which no JSON string can hold unescaped; a cut inside an event (a nested object that starts
+    with a "type" key) leaves text that is not one JSON value, so each event is the shortest run
+    of pieces that parses. The rest (the envelope, with the events array emptied) is parsed as
     usual and must be a plain result whose ``events`` was that array; a body that is anything
-    else (an error, another layout) is left to the whole-body parser (None).
+    else (an error, another layout) is left to the whole-body parser (None). An event that is
+    malformed is reported only once the envelope proved the body a result (as the whole-body
+    parser would).
     """
     found = _EVENTS_KEY.search(content)
     if found is None:
         return None
     start = position = found.end()
-    items: list[Any] = []
+    events: list[RawEvent] = []
+    decoded: list[DomainEvent] = []
+    returned = 0
+    malformed: MalformedResponse | None = None
+
+    def take(item: Mapping[str, Any]) -> None:
+        nonlocal returned, malformed
+        index, returned = returned, returned + 1
+        if malformed is not None:
+            return
+        try:
+            parsed = _parse_event(item, f"result.events[{index}]", wanted)
+        except MalformedResponse as exc:
+            malformed = exc
+            return
+        if parsed is not None:
+            events.append(parsed[0])
+            decoded.append(parsed[1])
+
     if content.startswith(b"]", position):
         end = position
     else:
@@ -663,13 +702,13 @@ def split_events_body(content: bytes, wanted: frozenset[str]) -> EventsPage | No
         for cut in _NEXT_EVENT.finditer(content, position):
             item = _one_value(content[position : cut.start() + 1])
             if item is not None:
-                items.append(item)
+                take(item)
                 position = content.index(b"{", cut.start() + 1)
         for cut in _LAST_EVENT.finditer(content, position):
             # the last event: the shortest run that parses, ending at "}]"
             item = _one_value(content[position : cut.start() + 1])
             if item is not None:
-                items.append(item)
+                take(item)
                 end = cut.end() - 1
                 break
         if end < 0:
@@ -683,12 +722,9 @@ def split_events_body(content: bytes, wanted: frozenset[str]) -> EventsPage | No
     result = envelope.get("result")
     if not isinstance(result, dict) or result.get("events") != []:
         return None
-    events = []
-    for index, item in enumerate(items):
-        event = _parse_event(item, f"result.events[{index}]", wanted)
-        if event is not None:
-            events.append(event)
-    return _page(result, events, len(items))
+    if malformed is not None:
+        raise malformed
+    return _page(result, events, decoded, returned)
 
 
 def _one_value(piece: bytes) -> Any:
@@ -700,8 +736,11 @@ def _one_value(piece: bytes) -> Any:
     return value if isinstance(value, dict) else None
 
 
-def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | None:
-    """One event, or None for a non-contract event or one of a contract not asked for.
+def _parse_event(
+    item: Any, field: str, wanted: frozenset[str]
+) -> tuple[RawEvent, DomainEvent] | None:
+    """One event and its decoding, or None for a non-contract event or one of a contract not
+    asked for.
 
     The id is authoritative for (ledger, tx_index, op_index, event_index): it is what the node
     orders and pages by. ``ledger``, ``transactionIndex`` and ``operationIndex`` (newer nodes)
@@ -755,13 +794,16 @@ def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | No
             _malformed(f"{field}.valueJson", "not an XDR-JSON value")
         topic_json = tuple(jsontext.dumps(t) for t in topics)
         value_json = jsontext.dumps(value)
+        # decode() of the texts just made, from the values already parsed
+        domain = decode_json(topics, value)
     else:
         topic = event.get("topic", [])
         if not isinstance(topic, list) or not all(isinstance(t, str) and t for t in topic):
             _malformed(f"{field}.topic", "not a list of base64 strings")
         topic_xdr = tuple(topic)
         value_xdr = _str(event, "value", field)
-    return RawEvent(
+        domain = decode_xdr(topic_xdr, value_xdr)
+    raw = RawEvent(
         contract_id=contract_id,
         ledger=eid.ledger,
         ledger_closed_at=closed_at,
@@ -775,6 +817,7 @@ def _parse_event(item: Any, field: str, wanted: frozenset[str]) -> RawEvent | No
         topic_json=topic_json,
         value_json=value_json,
     )
+    return raw, domain
 
 
 def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:

@@ -16,6 +16,7 @@ from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
 from stellarstream.ingest.batchgc import BatchCollector
+from stellarstream.ingest.batching import ONE_PROCESS_PAGE_LIMIT
 from stellarstream.ingest.prefetch import Prefetcher, use_worker
 from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
 
@@ -28,6 +29,14 @@ def source_order(forced: str | None, available: list[str]) -> list[str]:
     order = [forced] if forced else []
     order += [name for name in DEFAULT_ORDER if name not in order]
     return [name for name in order if name in available]
+
+
+def page_limit(settings: Settings, worker: bool) -> int:
+    """The getEvents page a sync asks for: ``STELLARSTREAM_SYNC_PAGE_LIMIT``, at most
+    :data:`~stellarstream.ingest.batching.ONE_PROCESS_PAGE_LIMIT` without a worker (memory)."""
+    if worker:
+        return settings.sync_page_limit
+    return min(settings.sync_page_limit, ONE_PROCESS_PAGE_LIMIT)
 
 
 def latest_ledger(sources: dict[str, Any]) -> int | None:
@@ -68,6 +77,7 @@ def run_sync(
                 reason=info.reason,
             )
 
+        worker = use_worker(settings.sync_worker)
         if settings.rpc_url:
             client = RpcClient(
                 settings.rpc_url,
@@ -77,7 +87,7 @@ def run_sync(
             )
             stack.callback(client.close)
             sources["rpc"] = RpcSource(
-                client, limit=settings.sync_page_limit, xdr_format=settings.rpc_xdr_format
+                client, limit=page_limit(settings, worker), xdr_format=settings.rpc_xdr_format
             )
         if settings.horizon_url:
             horizon = HorizonClient(settings.horizon_url, max_retries=settings.rpc_max_retries)
@@ -96,7 +106,7 @@ def run_sync(
         collector = stack.enter_context(BatchCollector())
         # Forked here: after the sources (it takes them), before the engine (it never uses one).
         prefetcher = None
-        if use_worker(settings.sync_worker):
+        if worker:
             prefetcher = stack.enter_context(Prefetcher(sources, settings.contract_ids))
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -37,6 +38,7 @@ from stellarstream.chain.rpc import (
     RpcClient,
     RpcError,
     RpcSource,
+    XdrFormat,
     parse_events_page,
     parse_retry_after,
     scanned_through,
@@ -44,12 +46,14 @@ from stellarstream.chain.rpc import (
 )
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.chain.types import RawEvent
+from stellarstream.config import Settings
 from stellarstream.errors import (
     MalformedResponse,
     RangeUnavailable,
     SourceError,
     SourceUnavailable,
 )
+from stellarstream.ingest.batching import joined
 
 OURS = ce.V2_CONTRACT
 OTHER = ce.V1_CONTRACT
@@ -750,6 +754,38 @@ def test_xdr_json_pages_carry_the_same_events_as_base64_ones(
         client.get_events([OURS], start_ledger=1, xdr_format="yaml")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("xdr_format", ["json", "base64"])
+@pytest.mark.parametrize("limit", [3, 10_000])  # 3: a page ends past end_ledger
+def test_pages_and_batches_carry_each_events_decoding(
+    rpc: tuple[str, FakeStellarRpc],
+    client: RpcClient,
+    monkeypatch: pytest.MonkeyPatch,
+    xdr_format: XdrFormat,
+    limit: int,
+) -> None:
+    _, server = rpc
+    fill(server.chain, [3, 3, 5, 8, 30], per_tx=2)
+    page = client.get_events([OURS], start_ledger=1, limit=limit, xdr_format=xdr_format)
+    assert page.events and page.decoded == [decode(e) for e in page.events]
+    # The whole-body parser (a body split_events_body leaves to it) decodes the same way.
+    monkeypatch.setattr(rpc_module, "split_events_body", lambda _content, _wanted: None)
+    whole = client.get_events([OURS], start_ledger=1, limit=limit, xdr_format=xdr_format)
+    assert whole == page
+    # Batches keep each event's decoding beside it, also those cut at end_ledger.
+    source = RpcSource(client, limit=limit, xdr_format=xdr_format)
+    batches = list(source.batches([OURS], 1, end_ledger=8))
+    events = [e for b in batches for e in b.events]
+    assert [e.ledger for e in events] == [3, 3, 3, 3, 5, 5, 8, 8]
+    assert [d for b in batches for d in b.decoded or ()] == [decode(e) for e in events]
+
+
+def test_split_events_body_reports_a_malformed_event_only_of_a_result() -> None:
+    bad = {**_event_item(0, {"u32": 1}), "txHash": "nope"}
+    error = {"code": 1, "message": "x"}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "error": error, "result": {"events": [bad]}})
+    assert split_events_body(body.encode(), frozenset([OURS])) is None  # not a result
+
+
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
@@ -903,6 +939,48 @@ def test_a_large_page_is_one_request_and_parses_in_parts(
     assert events == server.chain.raw_events([OURS], xdr_format="json")
     assert server.requests["getEvents"] == 1
     assert not whole  # the page went through split_events_body
+
+
+def test_a_backfill_at_the_default_page_size_makes_few_requests(
+    rpc: tuple[str, FakeStellarRpc], make_client: Callable[..., RpcClient]
+) -> None:
+    """The sync's default page: requests stay within ceil(events / 10,000) + ceil(ledgers /
+    10,000) (a node pages by at most 10,000 events and scans at most 10,000 ledgers a request)."""
+    _, server = rpc
+    server.chain.latest_ledger = 25_000
+    for i in range(12_000):  # three transactions a ledger from ledger 5, then two sparse ones
+        ledger = 5 + i // 3
+        server.chain.add_encoded(
+            ce.claim(i, ce.account(1), 1, 1, 1_700_000_000 + ledger),
+            contract_id=OURS,
+            ledger=ledger,
+            tx_hash=ce.tx_hash_for(i + 1),
+            tx_index=1 + i % 3,
+            event_index=0,
+        )
+    fill(server.chain, [19_000, 24_000])
+    events, ledgers = 12_002, 24_996  # ledgers 5-25,000
+    default = Settings.model_fields["sync_page_limit"].default
+    source = RpcSource(make_client(timeout=30), limit=default)
+    got = [e for b in source.batches([OURS], 5, 25_000) for e in b.events]
+    assert got == server.chain.raw_events([OURS], xdr_format="json")
+    assert server.requests["getEvents"] <= -(-events // 10_000) + -(-ledgers // 10_000) == 5
+    assert {call[1]["pagination"]["limit"] for call in server.calls} == {10_000}
+
+
+def test_a_page_cut_into_transactions_frees_each_part_once_it_is_let_go(
+    rpc: tuple[str, FakeStellarRpc], client: RpcClient
+) -> None:
+    _, server = rpc
+    fill(server.chain, list(range(5, 35)))  # 30 events, one page
+    batches = joined(RpcSource(client, limit=100).batches([OURS], 1, 40), max_events=10)
+    first = next(batches)
+    alive: weakref.WeakSet[RawEvent] = weakref.WeakSet(first.events)
+    del first  # stored
+    second = next(batches)  # the rest of the same page: no new request
+    assert server.requests["getEvents"] == 1
+    assert len(alive) == 0  # neither the source nor the join kept the page's first part
+    assert len(second.events) == 10
 
 
 def test_rpc_source_takes_the_nodes_lower_page_limit(
