@@ -79,11 +79,16 @@ def sign_in(page: Any, site: str, keypair: Keypair) -> None:
 
 
 def create(page: Any, amount: str, description: str) -> str:
+    before = page.input_value("#share-url")  # a link created earlier still shows its URL
     page.select_option("#f-token", ce.TOKEN)
     page.fill("#f-amount", amount)
     page.fill("#f-description", description)
     page.click("#create-button")
-    page.wait_for_selector("#created:not([hidden])")
+    page.wait_for_function(
+        "old => !document.getElementById('created').hidden"
+        " && document.getElementById('share-url').value !== old",
+        arg=before,
+    )
     share = page.input_value("#share-url")
     return share.rsplit("/", 1)[-1]
 

@@ -24,6 +24,7 @@ let session = null; // {token, account, expiresAt}
 let links = []; // what the list shows, newest first
 let nextCursor = null;
 let requested = 0; // the newest list request: an older answer arriving later is dropped
+let linksPending = 0; // list requests in flight: a poll waits for them instead of superseding
 let shown = false; // the list has been rendered once since signing in
 const expanded = new Set();
 const armed = new Set(); // "cancel:<id>" / "delete:<id>": asked once, confirmed by a second click
@@ -309,6 +310,7 @@ async function refreshLinks(reset) {
   if (status) query.set("status", status);
   if (!reset && nextCursor) query.set("cursor", nextCursor);
   const ticket = ++requested;
+  linksPending += 1;
   try {
     const response = await api("/api/v1/invoice-links?" + query);
     if (ticket !== requested) return;
@@ -327,6 +329,7 @@ async function refreshLinks(reset) {
   } catch (error) {
     if (!(error instanceof SignedOut)) message("links-error", "Could not reach the server; retrying.");
   } finally {
+    linksPending -= 1;
     if (!reset) loadingMore = false;
   }
 }
@@ -678,7 +681,9 @@ function boot() {
   setInterval(() => {
     if (session && Date.parse(session.expiresAt) <= Date.now()) signOut("Your session has expired: sign in again to continue.");
     else if (session && !document.hidden) {
-      refreshLinks(true);
+      // A slow server: let the answer in flight land rather than drop it for a newer request
+      // (polls superseding each other would never show anything).
+      if (!linksPending) refreshLinks(true);
       refreshStreams();
     }
   }, Number(data().pollMs) || 3000);
