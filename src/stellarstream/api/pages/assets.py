@@ -23,16 +23,22 @@ class Bundle:
     integrity: str
 
 
+def sri(data: bytes) -> str:
+    """The Subresource Integrity hash of ``data`` (``sha384-...``)."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
 @cache
+def packaged(package: str, folder: str, name: str, url_prefix: str) -> Bundle:
+    """URL (versioned by content) and SRI hash of a file shipped in ``package`` (read once)."""
+    data = resources.files(package).joinpath(folder, name).read_bytes()
+    version = hashlib.sha256(data).hexdigest()[:12]
+    return Bundle(url=f"{url_prefix}/{name}?v={version}", integrity=sri(data))
+
+
 def bundle(name: str) -> Bundle:
     """The URL and SRI hash of ``static/<name>`` (read once per process)."""
-    data = resources.files("stellarstream.api").joinpath("static", name).read_bytes()
-    digest = hashlib.sha384(data).digest()
-    version = hashlib.sha256(data).hexdigest()[:12]
-    return Bundle(
-        url=f"/static/{name}?v={version}",
-        integrity="sha384-" + base64.b64encode(digest).decode(),
-    )
+    return packaged("stellarstream.api", "static", name, "/static")
 
 
 def page_bundle(walletconnect_project_id: str) -> Bundle:

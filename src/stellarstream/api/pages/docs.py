@@ -8,17 +8,14 @@ loaded with its Subresource Integrity hash, and the start-up script is a file of
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import escape
+
+from stellarstream.api.pages.assets import Bundle, packaged, sri
 
 ASSETS_PATH = "/docs/assets"
 ASSETS_PACKAGE = ("fastapi_offline", "static")
@@ -43,26 +40,13 @@ window.addEventListener("load", function () {
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    url: str
-    integrity: str
-
-
-def _integrity(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-
-
-@cache
-def asset(name: str) -> Asset:
-    """URL (versioned by content) and SRI hash of a file of the docs assets (read once)."""
+def asset(name: str) -> Bundle:
+    """URL and SRI hash of a file of the docs assets (``fastapi-offline``'s, read once)."""
     package, folder = ASSETS_PACKAGE
-    data = resources.files(package).joinpath(folder, name).read_bytes()
-    version = hashlib.sha256(data).hexdigest()[:12]
-    return Asset(url=f"{ASSETS_PATH}/{name}?v={version}", integrity=_integrity(data))
+    return packaged(package, folder, name, ASSETS_PATH)
 
 
-INIT = Asset(url="/docs/init.js", integrity=_integrity(INIT_JS.encode()))
+INIT = Bundle(url="/docs/init.js", integrity=sri(INIT_JS.encode()))
 
 
 def csp(nonce: str, *, inline_styles: bool = False) -> str:
@@ -99,7 +83,7 @@ def _page(body: str, nonce: str, *, inline_styles: bool = False) -> HTMLResponse
     )
 
 
-def _script(item: Asset) -> str:
+def _script(item: Bundle) -> str:
     return (
         f'<script src="{item.url}" integrity="{item.integrity}" crossorigin="anonymous"></script>'
     )
