@@ -100,6 +100,7 @@ class TokenDirectory:
         self._monotonic = monotonic
         self._native = Asset.native().contract_id(settings.network_passphrase)
         self._rows: dict[str, TokenMetadata] = {}
+        self._documents: dict[str, dict[str, object]] = {}  # of this snapshot, by address
         self._failed: dict[str, float] = {}  # address -> when its last read failed
         self._lock = threading.Lock()
 
@@ -143,6 +144,14 @@ class TokenDirectory:
         home = row.home_domain if row is not None else None
         return TokenInfo(address, symbol, name, decimals, home)
 
+    def document(self, address: str) -> dict[str, object]:
+        """:meth:`known`'s ``tokenInfo`` JSON, built once per snapshot (every stream read
+        asks; callers must not change it)."""
+        found = self._documents.get(address)
+        if found is None:
+            found = self._documents[address] = self.known(address).document()
+        return found
+
     def stored_tokens(self) -> list[str]:
         """Addresses the table knows as tokens (as of the last reload)."""
         return [address for address, row in self._rows.items() if row.is_token]
@@ -181,6 +190,7 @@ class TokenDirectory:
             rows = {row.contract_id: row for row in session.scalars(select(TokenMetadata))}
             session.expunge_all()
         self._rows = rows  # one assignment: readers see the old snapshot or the new one
+        self._documents = {}
 
     def _due(self, address: str) -> bool:
         if address == self._native or not self._settings.rpc_url:

@@ -40,7 +40,7 @@ def _out(link: InvoiceLink, service: InvoiceService, context: Context) -> Invoic
             "status": service.status_of(link),
             "share_url": f"{context.settings.public_url}/invoice/{link.slug}",
             "last_failure": failure,
-            "token_info": context.tokens.known(link.token_address).document(),
+            "token_info": context.tokens.document(link.token_address),
         }
     )
 

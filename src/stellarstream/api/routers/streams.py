@@ -90,7 +90,7 @@ def streams_out(
     slugs = service.invoice_slugs(session, streams)
     return [
         StreamOut.model_validate(
-            stream_document(s, now, paused, slugs.get(s.id), tokens.known(s.token).document())
+            stream_document(s, now, paused, slugs.get(s.id), tokens.document(s.token))
         )
         for s in streams
     ]
@@ -177,7 +177,7 @@ async def list_streams(
         now, tokens = service.now(), context.tokens
         return {
             "data": [
-                stream_document(r, now, paused, slugs.get(r.id), tokens.known(r.token).document())
+                stream_document(r, now, paused, slugs.get(r.id), tokens.document(r.token))
                 for r in page.items
             ],
             "nextCursor": page.next_cursor,
@@ -284,7 +284,7 @@ async def get_stream(stream_id: str, request: Request) -> Response:
         def work(conn: Connection) -> dict[str, Any]:
             row = service.stream_row(conn, stream_id)  # one statement: row, slug and version
             paused = service.paused_at(conn, row.data_version)
-            token = context.tokens.known(row.token).document()
+            token = context.tokens.document(row.token)
             return stream_document(row, service.now(), paused, row.invoice_slug, token)
 
         return json_response(await read(context, work))
@@ -295,7 +295,7 @@ async def get_stream(stream_id: str, request: Request) -> Response:
     paused = context.pause_cache.peek(row.data_version)
     if paused is None:  # a new data version (or a stale one): look it up, off the event loop
         paused = await read(context, lambda conn: service.paused_at(conn, row.data_version))
-    token = context.tokens.known(row.token).document()
+    token = context.tokens.document(row.token)
     return json_response(stream_document(row, service.now(), paused, row.invoice_slug, token))
 
 
