@@ -9,6 +9,16 @@ from typing import Protocol
 from stellarstream.chain.events import DomainEvent
 from stellarstream.chain.types import RawEvent
 
+LIVE_SOURCE = "rpc"
+"""The live indexer's source name: its checkpoint row in ``sync_state`` and its coverage."""
+
+
+def ledgers_behind(covered: int | None, latest: int | None) -> int | None:
+    """How far ``covered`` trails the network's ``latest`` ledger (None if either is unknown)."""
+    if covered is None or latest is None:
+        return None
+    return max(0, latest - covered)
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:

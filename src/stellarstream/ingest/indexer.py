@@ -12,7 +12,7 @@ from types import FrameType
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from stellarstream.chain.source import EventSource
+from stellarstream.chain.source import LIVE_SOURCE, EventSource, ledgers_behind
 from stellarstream.clock import Clock
 from stellarstream.errors import RangeUnavailable, SourceError
 from stellarstream.ingest import checkpoint, coverage
@@ -20,8 +20,6 @@ from stellarstream.ingest.lock import IndexerLock
 from stellarstream.ingest.pipeline import ingest_batch
 
 log = structlog.get_logger(__name__)
-
-LIVE_SOURCE = "rpc"
 
 
 class Shutdown(BaseException):
@@ -171,7 +169,7 @@ class Indexer:
                     undecoded=result.undecoded,
                     streams=result.streams,
                     invoices_completed=result.invoices_completed,
-                    lag=max(0, batch.latest_ledger - result.covered_to),
+                    lag=ledgers_behind(result.covered_to, batch.latest_ledger),
                 )
             if self._stop.is_set():
                 break

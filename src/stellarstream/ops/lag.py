@@ -12,9 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from stellarstream.chain.source import LIVE_SOURCE, ledgers_behind
 from stellarstream.db.models import SyncState
-
-LIVE_SOURCE = "rpc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +26,7 @@ class ContractLag:
     @property
     def lag(self) -> int | None:
         """Ledgers behind the network (``None`` until the source reported its latest ledger)."""
-        if self.latest_ledger is None:
-            return None
-        return max(0, self.latest_ledger - self.ledger)
+        return ledgers_behind(self.ledger, self.latest_ledger)
 
 
 def contract_lags(engine: Engine, source: str = LIVE_SOURCE) -> list[ContractLag]:

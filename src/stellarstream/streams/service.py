@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, Select, and_, bindparam, func, or_, sele
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from stellarstream.chain.source import LIVE_SOURCE
 from stellarstream.clock import Clock
 from stellarstream.db.models import (
     PAUSE_EVENT_TYPES,
@@ -27,8 +28,6 @@ from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
 from stellarstream.streams.totals import TokenStats
 from stellarstream.streams.view import StreamStatus
-
-LIVE_SOURCE = "rpc"
 
 
 class Sort(StrEnum):

@@ -32,6 +32,7 @@ from stellarstream.api.schemas.streams import (
     stream_document,
 )
 from stellarstream.chain.addresses import require_address
+from stellarstream.chain.source import ledgers_behind
 from stellarstream.db.hot import CompiledRead
 from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.errors import NotFound
@@ -397,9 +398,7 @@ async def stats(request: Request) -> Response:
     def work(conn: Connection) -> dict[str, Any]:
         with Session(bind=conn) as session:
             s = service.stats(session)
-        lag = None
-        if s.latest_ledger is not None and s.network_latest_ledger is not None:
-            lag = max(0, s.network_latest_ledger - s.latest_ledger)
+        lag = ledgers_behind(s.latest_ledger, s.network_latest_ledger)
         return {
             "total": s.total,
             "active": s.active,
@@ -457,9 +456,7 @@ def sync_status(service: Streams, session: DB) -> SyncStatusOut:
     """Per contract: last ingested ledger, the network's latest, and the lag."""
     contracts = []
     for s in service.sync_status(session):
-        lag = None
-        if s.last_ingested_ledger is not None and s.network_latest_ledger is not None:
-            lag = max(0, s.network_latest_ledger - s.last_ingested_ledger)
+        lag = ledgers_behind(s.last_ingested_ledger, s.network_latest_ledger)
         contracts.append(
             ContractSyncOut(
                 contract=s.contract_id,
