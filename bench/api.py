@@ -81,8 +81,8 @@ from stellarstream.chain.decode import decode
 from stellarstream.chain.math import unlocked
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import ContractEvent, Stream
-from stellarstream.ingest.project import Located, project
-from stellarstream.streams import totals
+from stellarstream.projection import totals
+from stellarstream.projection.fold import Located, project
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

@@ -78,10 +78,12 @@ from stellarstream.chain.types import RawEvent  # noqa: E402
 from stellarstream.config import Settings  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
-from stellarstream.ingest import batching, pipeline, store  # noqa: E402
-from stellarstream.ingest.batchgc import BatchCollector  # noqa: E402
-from stellarstream.ingest.pipeline import rebuild_streams  # noqa: E402
-from stellarstream.ingest.project import Located, project  # noqa: E402
+from stellarstream.ingest import store  # noqa: E402
+from stellarstream.ingest.backfill import batching  # noqa: E402
+from stellarstream.ingest.backfill.batchgc import BatchCollector  # noqa: E402
+from stellarstream.projection import rows as pipeline  # noqa: E402
+from stellarstream.projection.fold import Located, project  # noqa: E402
+from stellarstream.projection.rows import rebuild_streams  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RSS_LIMIT_MB = 150

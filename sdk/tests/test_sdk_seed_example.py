@@ -29,7 +29,7 @@ from nebula_sdk import (
 )
 from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.ingest.indexer import Indexer, StopSignal
+from stellarstream.ingest.live.indexer import Indexer, StopSignal
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 SENDER = Keypair.from_raw_ed25519_seed(bytes([77]) * 32)  # the node fixture's funded account

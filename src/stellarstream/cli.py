@@ -188,7 +188,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
 @app.command()
 def indexer() -> None:
     """Run the live indexer: follow the chain from the checkpoint (SIGTERM stops it cleanly)."""
-    from stellarstream.ingest.runner import run_indexer
+    from stellarstream.ingest.wiring import run_indexer
 
     settings = _settings()
     if not settings.contract_ids:
@@ -286,7 +286,7 @@ def sync(
     )
 
     from stellarstream.errors import StellarStreamError, ValidationError
-    from stellarstream.ingest.sync import validate_range
+    from stellarstream.ingest.backfill.sync import validate_range
     from stellarstream.ingest.sync_runner import run_sync
 
     # Usage errors first, before any setting, database or network is touched: exit 2.
@@ -389,8 +389,8 @@ def sync_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
     from rich.table import Table
 
+    from stellarstream.db import coverage
     from stellarstream.db.engine import make_sessionmaker
-    from stellarstream.ingest import coverage
 
     settings = _settings(logs_to_stderr=True, generate_secrets=False)
     _require_database_file(settings)
@@ -443,7 +443,7 @@ def db_recount() -> None:
     """Recount the /stats totals from the streams table (after loading or editing rows by hand;
     the indexer keeps them in step otherwise)."""
     from stellarstream.db.engine import make_sessionmaker
-    from stellarstream.streams import totals
+    from stellarstream.projection import totals
 
     settings = _settings(logs_to_stderr=True, generate_secrets=False)
     _require_database_file(settings)

@@ -12,7 +12,7 @@ from stellar_sdk import Keypair, Network, TransactionEnvelope
 
 from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.ingest.indexer import Indexer, StopSignal
+from stellarstream.ingest.live.indexer import Indexer, StopSignal
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import CONTRACT
 

@@ -11,13 +11,13 @@ from sqlalchemy.sql.dml import Insert
 from stellarstream.db.bulk import BulkStatement, InsertConstructor
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import Stream
-from stellarstream.ingest.pipeline import (
+from stellarstream.ingest.store import stream_rows
+from stellarstream.projection.rows import (
     FIXED_AT_CREATION,
     UPDATE_STREAMS,
     UPSERT_STREAMS,
     write_streams,
 )
-from stellarstream.ingest.store import stream_rows
 
 STREAMS = typing.cast(Table, Stream.__table__)
 BIG = 2**127 - 1  # i128 max: far above what a 64-bit integer column could hold

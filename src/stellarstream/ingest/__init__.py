@@ -1,1 +1,1 @@
-"""Ingestion: store events once, project stream state, checkpoint; the live indexer."""
+"""Ingestion: store events once and record them in one transaction; the live loop, the backfill."""

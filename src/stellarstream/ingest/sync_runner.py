@@ -15,10 +15,15 @@ from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.errors import SourceError
-from stellarstream.ingest.batchgc import BatchCollector
-from stellarstream.ingest.batching import ONE_PROCESS_PAGE_LIMIT
-from stellarstream.ingest.prefetch import Prefetcher, use_worker
-from stellarstream.ingest.sync import HistoricalSync, ProgressCallback, SyncSummary, validate_range
+from stellarstream.ingest.backfill.batchgc import BatchCollector
+from stellarstream.ingest.backfill.batching import ONE_PROCESS_PAGE_LIMIT
+from stellarstream.ingest.backfill.prefetch import Prefetcher, use_worker
+from stellarstream.ingest.backfill.sync import (
+    HistoricalSync,
+    ProgressCallback,
+    SyncSummary,
+    validate_range,
+)
 
 log = structlog.get_logger(__name__)
 DEFAULT_ORDER = ["rpc", "horizon", "datalake"]
@@ -33,7 +38,8 @@ def source_order(forced: str | None, available: list[str]) -> list[str]:
 
 def page_limit(settings: Settings, worker: bool) -> int:
     """The getEvents page a sync asks for: ``STELLARSTREAM_SYNC_PAGE_LIMIT``, at most
-    :data:`~stellarstream.ingest.batching.ONE_PROCESS_PAGE_LIMIT` without a worker (memory)."""
+    :data:`~stellarstream.ingest.backfill.batching.ONE_PROCESS_PAGE_LIMIT` without a worker
+    (memory)."""
     if worker:
         return settings.sync_page_limit
     return min(settings.sync_page_limit, ONE_PROCESS_PAGE_LIMIT)

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from stellarstream.chain.source import LIVE_SOURCE
 from stellarstream.clock import Clock
+from stellarstream.db import coverage
 from stellarstream.db.models import (
     PAUSE_EVENT_TYPES,
     ContractEvent,
@@ -21,12 +22,11 @@ from stellarstream.db.models import (
     SyncState,
 )
 from stellarstream.errors import NotFound, ValidationError
-from stellarstream.ingest import coverage
 from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
-from stellarstream.streams import totals
+from stellarstream.projection import totals
+from stellarstream.projection.totals import TokenStats
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
-from stellarstream.streams.totals import TokenStats
 from stellarstream.streams.view import StreamStatus
 
 

@@ -592,8 +592,8 @@ def test_sse_rejects_bad_input(api: httpx.Client) -> None:
 
 
 def test_sync_status_lists_gaps_from_coverage(api: httpx.Client, chain_settings: Settings) -> None:
+    from stellarstream.db import coverage
     from stellarstream.db.engine import make_engine, make_sessionmaker
-    from stellarstream.ingest import coverage
 
     engine = make_engine(chain_settings.resolved_database_url)
     with make_sessionmaker(engine)() as session, session.begin():

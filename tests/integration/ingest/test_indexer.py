@@ -24,8 +24,8 @@ from tests.support.stellar_rpc import Chain, FakeStellarRpc, load_recorded_event
 from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
-from stellarstream.ingest.indexer import Indexer, StopSignal
-from stellarstream.ingest.lock import FileLock
+from stellarstream.ingest.live.indexer import Indexer, StopSignal
+from stellarstream.ingest.live.lock import FileLock
 from stellarstream.invoices.service import InvoiceService, NewInvoice
 
 C = ce.V2_CONTRACT

@@ -27,11 +27,12 @@ from stellarstream.chain.horizon import HorizonClient, HorizonSource
 from stellarstream.chain.rpc import RpcClient, RpcSource
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
+from stellarstream.db import coverage
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.ingest import batching, coverage
-from stellarstream.ingest import sync as sync_module
-from stellarstream.ingest.prefetch import Prefetcher
-from stellarstream.ingest.sync import HistoricalSync, NoSourceCovers, SyncSummary
+from stellarstream.ingest.backfill import batching
+from stellarstream.ingest.backfill import sync as sync_module
+from stellarstream.ingest.backfill.prefetch import Prefetcher
+from stellarstream.ingest.backfill.sync import HistoricalSync, NoSourceCovers, SyncSummary
 
 BIN = Path(sys.executable).parent
 

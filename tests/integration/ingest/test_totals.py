@@ -22,8 +22,8 @@ from stellarstream.chain.types import RawEvent
 from stellarstream.db import migrate
 from stellarstream.db.engine import make_engine
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
-from stellarstream.ingest.pipeline import ingest_batch
-from stellarstream.streams import totals
+from stellarstream.projection import totals
+from stellarstream.projection.rows import ingest_batch
 from stellarstream.streams.service import StreamService
 from stellarstream.streams.view import StreamStatus, status_of
 

@@ -53,7 +53,7 @@ from stellarstream.errors import (
     SourceError,
     SourceUnavailable,
 )
-from stellarstream.ingest.batching import joined
+from stellarstream.ingest.backfill.batching import joined
 
 OURS = ce.V2_CONTRACT
 OTHER = ce.V1_CONTRACT

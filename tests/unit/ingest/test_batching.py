@@ -11,7 +11,7 @@ from tests.support.chain_data import stream_history
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.errors import SourceError
-from stellarstream.ingest.batching import joined
+from stellarstream.ingest.backfill.batching import joined
 
 EVENTS = stream_history(10)  # 40 events
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stellarstream.ingest import prefetch
+from stellarstream.ingest.backfill import prefetch
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.support import contract_events as ce
 
 from stellarstream.chain.decode import decode
-from stellarstream.ingest.project import Located, project
+from stellarstream.projection.fold import Located, project
 
 C = ce.V2_CONTRACT
 SENDER, RECEIVER, OTHER = ce.account(1), ce.account(2), ce.account(3)

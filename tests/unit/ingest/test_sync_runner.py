@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stellarstream.config import Settings
-from stellarstream.ingest.batching import ONE_PROCESS_PAGE_LIMIT
+from stellarstream.ingest.backfill.batching import ONE_PROCESS_PAGE_LIMIT
 from stellarstream.ingest.sync_runner import page_limit
 
 

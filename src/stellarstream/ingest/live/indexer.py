@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stellarstream.chain.source import LIVE_SOURCE, EventSource, ledgers_behind
 from stellarstream.clock import Clock
+from stellarstream.db import coverage
 from stellarstream.errors import RangeUnavailable, SourceError
-from stellarstream.ingest import checkpoint, coverage
-from stellarstream.ingest.lock import IndexerLock
-from stellarstream.ingest.pipeline import ingest_batch
+from stellarstream.ingest import checkpoint
+from stellarstream.ingest.live.lock import IndexerLock
+from stellarstream.projection.rows import ingest_batch
 
 log = structlog.get_logger(__name__)
 

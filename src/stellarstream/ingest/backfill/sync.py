@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stellarstream.chain.source import EventSource
 from stellarstream.clock import Clock
+from stellarstream.db import coverage
 from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
-from stellarstream.ingest import coverage
-from stellarstream.ingest.batching import joined
-from stellarstream.ingest.pipeline import ingest_batch
-from stellarstream.ingest.prefetch import Prefetcher, requests_of
+from stellarstream.ingest.backfill.batching import joined
+from stellarstream.ingest.backfill.prefetch import Prefetcher, requests_of
 from stellarstream.ingest.store import refresh_statistics
+from stellarstream.projection.rows import ingest_batch
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,6 @@ from stellarstream.chain.types import RawEvent
 from stellarstream.db.bulk import BulkStatement, BulkUpdate, InsertConstructor
 from stellarstream.db.models import Stream
 from stellarstream.ingest import checkpoint
-from stellarstream.ingest.project import Located, project
 from stellarstream.ingest.store import (
     StreamKey,
     event_counts,
@@ -29,7 +28,9 @@ from stellarstream.ingest.store import (
     stream_rows,
 )
 from stellarstream.invoices.completion import complete_invoices
-from stellarstream.streams import feed, totals
+from stellarstream.projection import totals
+from stellarstream.projection.fold import Located, project
+from stellarstream.streams import feed
 from stellarstream.webhooks.outbox import enqueue_stream_events
 
 REBUILD_CHUNK = 500

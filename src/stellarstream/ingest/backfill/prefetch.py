@@ -38,8 +38,8 @@ import structlog
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.errors import StellarStreamError
-from stellarstream.ingest.batchgc import BatchCollector
-from stellarstream.ingest.batching import joined
+from stellarstream.ingest.backfill.batchgc import BatchCollector
+from stellarstream.ingest.backfill.batching import joined
 
 log = structlog.get_logger(__name__)
 

@@ -11,8 +11,8 @@ from stellarstream.chain.rpc import RetryInfo, RpcClient, RpcSource
 from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.ingest.indexer import Indexer, Shutdown, StopSignal
-from stellarstream.ingest.lock import IndexerAlreadyRunning, IndexerLock, lock_for
+from stellarstream.ingest.live.indexer import Indexer, Shutdown, StopSignal
+from stellarstream.ingest.live.lock import IndexerAlreadyRunning, IndexerLock, lock_for
 from stellarstream.ops.pidfile import INDEXER_PIDFILE, remove_pidfile, write_pidfile
 from stellarstream.ops.sdnotify import Watchdog
 
