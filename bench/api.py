@@ -17,7 +17,7 @@ What it does, in one run:
    ``streams`` rows are the projection of those events (cancel splits computed with
    ``chain.math.unlocked``); 2% of the amounts are above 2**63; 400 addresses (senders skewed,
    receivers uniform); a ``sync_state`` row 3 ledgers behind the network. Then the ``/stats``
-   totals counted (``streams.totals.rebuild``), VACUUM ANALYZE, CHECKPOINT, and a check on a
+   totals counted (``projection.totals.rebuild``), VACUUM ANALYZE, CHECKPOINT, and a check on a
    sample: ``decode(row XDR)`` must give the stored ``decoded`` byte for byte and
    ``ingest.project.project(events)`` must give the stored ``streams`` row.
 3. Starts ``gunicorn -k uvicorn_worker.UvicornWorker -w <cores> stellarstream.api.asgi:app``
@@ -1230,7 +1230,7 @@ def main() -> int:
         with psycopg.connect(db_dsn) as conn:
             load_data(conn, ds, log)
         # The rows were loaded directly (COPY), not through the projection that keeps the
-        # /stats totals: count them once, as after any bulk load (streams.totals.rebuild).
+        # /stats totals: count them once, as after any bulk load (projection.totals.rebuild).
         totals_engine = create_engine(db_url_text)
         with Session(totals_engine) as session, session.begin():
             totals.rebuild(session)

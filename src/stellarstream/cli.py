@@ -287,7 +287,7 @@ def sync(
 
     from stellarstream.errors import StellarStreamError, ValidationError
     from stellarstream.ingest.backfill.sync import validate_range
-    from stellarstream.ingest.sync_runner import run_sync
+    from stellarstream.ingest.wiring import missing_setting, run_sync
 
     # Usage errors first, before any setting, database or network is touched: exit 2.
     if from_ledger is None or to_ledger is None:
@@ -303,15 +303,8 @@ def sync(
         err.print("[red]error[/red] no contracts to sync: set STELLARSTREAM_CONTRACT_IDS=C...")
         raise typer.Exit(2)
     forced = Source.HORIZON.value if horizon else (source.value if source else None)
-    configured = {
-        Source.RPC.value: settings.rpc_url,
-        Source.HORIZON.value: settings.horizon_url,
-        Source.DATALAKE.value: datalake or settings.datalake_url,
-    }
-    if forced and not configured[forced]:
-        setting = "--datalake or STELLARSTREAM_DATALAKE_URL"
-        if forced != Source.DATALAKE.value:
-            setting = f"STELLARSTREAM_{forced.upper()}_URL"
+    setting = missing_setting(settings, forced, datalake)
+    if setting is not None:
         err.print(
             f"[red]error[/red] --source {forced} is not configured (set {setting})",
             highlight=False,
@@ -444,12 +437,13 @@ def db_recount() -> None:
     the indexer keeps them in step otherwise)."""
     from stellarstream.db.engine import make_sessionmaker
     from stellarstream.projection import totals
+    from stellarstream.streams.totals import figures
 
     settings = _settings(logs_to_stderr=True, generate_secrets=False)
     _require_database_file(settings)
     with _database(settings) as engine, make_sessionmaker(engine)() as session, session.begin():
         totals.rebuild(session)
-        rows = totals.figures(session, 0, ())
+        rows = figures(session, 0, ())
     typer.echo(f"recounted {sum(rows.counts.values())} streams in {len(rows.tokens)} tokens")
 
 

@@ -9,11 +9,14 @@ Hierarchy::
     ├── PermissionDenied         403
     ├── NotFound                 404
     ├── Conflict                 409: state does not allow the action (names allowed states)
+    │   └── IndexerAlreadyRunning  a second live indexer on one SQLite database
     ├── RateLimited              429 (retryable)
+    ├── WorkerFailed             the sync's worker process died or failed (no source can help)
     └── SourceError              a chain data source failed
         ├── SourceUnavailable    unreachable / timed out / 5xx after retries (retryable)
         ├── RangeUnavailable     the range is outside what the source keeps
-        └── MalformedResponse    the source answered something we cannot parse
+        ├── MalformedResponse    the source answered something we cannot parse
+        └── NoSourceCovers       no configured source can provide a ledger range (sync)
 
 Domain errors become HTTP responses in one place (``api/errors.py``).
 """
@@ -115,3 +118,37 @@ class RangeUnavailable(SourceError):
 class MalformedResponse(SourceError):
     code = "malformed_response"
     retryable = True
+
+
+# Ingestion (ingest/): the live indexer's lock and the historical sync.
+
+
+class IndexerAlreadyRunning(Conflict):
+    """Another live indexer holds this SQLite database (PostgreSQL waits as a standby)."""
+
+    code = "indexer_already_running"
+
+
+class NoSourceCovers(SourceError):
+    """No configured source could provide a ledger range."""
+
+    code = "no_source_covers"
+
+    def __init__(self, start: int, end: int, reasons: list[str]) -> None:
+        detail = "; ".join(reasons) or "no source configured"
+        super().__init__(
+            f"no source could provide ledgers {start}-{end} ({detail}). Supply one: a data lake "
+            "with --datalake URL_OR_DIR (or STELLARSTREAM_DATALAKE_URL), a Horizon that keeps "
+            "transaction meta (STELLARSTREAM_HORIZON_URL), or an RPC whose retention covers it"
+        )
+        self.start = start
+        self.end = end
+
+
+class WorkerFailed(StellarStreamError):
+    """The worker process died, or failed with an error that is not a source's.
+
+    Not a :class:`SourceError`: no other source can help, so the sync stops (and resumes from
+    its last commit when run again)."""
+
+    code = "sync_worker_failed"

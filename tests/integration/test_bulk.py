@@ -11,7 +11,7 @@ from sqlalchemy.sql.dml import Insert
 from stellarstream.db.bulk import BulkStatement, InsertConstructor
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import Stream
-from stellarstream.ingest.store import stream_rows
+from stellarstream.projection.reads import stream_rows
 from stellarstream.projection.rows import (
     FIXED_AT_CREATION,
     UPDATE_STREAMS,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import ingest_batch
 
 
 def ingest_events(

@@ -1,11 +1,9 @@
-"""One batch through decode -> store -> project -> invoices -> checkpoint, in one transaction."""
+"""Bring ``streams`` rows up to date with their stored events: fold, rebuild, write."""
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete
@@ -14,89 +12,15 @@ from sqlalchemy.sql.dml import Insert
 
 from stellarstream import jsontext
 from stellarstream.chain import events as ev
-from stellarstream.chain.decode import decode
-from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.bulk import BulkStatement, BulkUpdate, InsertConstructor
 from stellarstream.db.models import Stream
-from stellarstream.ingest import checkpoint
-from stellarstream.ingest.store import (
-    StreamKey,
-    event_counts,
-    insert_events,
-    stream_events,
-    stream_rows,
-)
-from stellarstream.invoices.completion import complete_invoices
 from stellarstream.projection import totals
 from stellarstream.projection.fold import Located, project
-from stellarstream.streams import feed
-from stellarstream.webhooks.outbox import enqueue_stream_events
+from stellarstream.projection.reads import StreamKey, event_counts, stream_events, stream_rows
 
 REBUILD_CHUNK = 500
 """Streams rebuilt per step (one query for their events, one upsert)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ingested:
-    """Counts for one batch."""
-
-    events: int
-    new: int
-    duplicate: int
-    undecoded: int
-    streams: int
-    invoices_completed: int
-    covered_to: int
-
-
-def ingest_batch(
-    session: Session,
-    batch: Batch,
-    contract_ids: list[str],
-    *,
-    now: datetime,
-    fee_bps: int = 0,
-    checkpoint_source: str | None = None,
-) -> Ingested:
-    """Store ``batch`` and everything derived from it; the caller commits once.
-
-    ``checkpoint_source``: advance that checkpoint to ``batch.covered_to`` in the same
-    transaction (None for callers that track coverage themselves).
-    """
-    wanted = set(contract_ids)
-    if batch.decoded is not None:
-        events = zip(batch.events, batch.decoded, strict=True)
-        pairs = [(raw, event) for raw, event in events if raw.contract_id in wanted]
-    else:
-        pairs = [(raw, decode(raw)) for raw in batch.events if raw.contract_id in wanted]
-    stored = insert_events(session, pairs, source=batch.source, now=now)
-    touched = stored.touched
-    rebuild_streams(session, touched, known=stored.new)
-    created = [(raw, e) for raw, e in stored.new if isinstance(e, ev.StreamCreated)]
-    completed = complete_invoices(session, created, fee_bps=fee_bps, now=now)
-    enqueue_stream_events(session, stored.new, now=now)  # webhooks: rows only, sent later
-    if stored.new:
-        feed.notify(session)  # live updates: API workers wake when this commits
-    if checkpoint_source is not None:
-        checkpoint.advance(
-            session,
-            contract_ids,
-            checkpoint_source,
-            batch.covered_to,
-            batch.cursor,
-            now,
-            latest_ledger=batch.latest_ledger,
-        )
-    return Ingested(
-        events=len(pairs),
-        new=len(stored.new),
-        duplicate=stored.duplicate,
-        undecoded=stored.undecoded,
-        streams=len(touched),
-        invoices_completed=completed,
-        covered_to=batch.covered_to,
-    )
 
 
 def rebuild_streams(

@@ -20,21 +20,14 @@ from typing import Any
 
 import psycopg
 import structlog
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-CHANNEL = "stellarstream_events"
+from stellarstream.projection.notify import CHANNEL
+
 QUEUE_LIMIT = 1000  # messages a subscriber may fall behind before it is told to reconnect
 
 log = structlog.get_logger(__name__)
-
-
-def notify(session: Session) -> None:
-    """Tell API workers that this transaction stored events (PostgreSQL; at commit)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 @dataclass(frozen=True, slots=True)

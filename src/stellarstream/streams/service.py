@@ -23,10 +23,10 @@ from stellarstream.db.models import (
 )
 from stellarstream.errors import NotFound, ValidationError
 from stellarstream.pagination import check_limit, decode_cursor, encode_cursor, invalid_cursor
-from stellarstream.projection import totals
-from stellarstream.projection.totals import TokenStats
+from stellarstream.streams import totals
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.streams.ids import parse_public_id
+from stellarstream.streams.totals import TokenStats
 from stellarstream.streams.view import StreamStatus
 
 

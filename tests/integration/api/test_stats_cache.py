@@ -23,7 +23,7 @@ from stellarstream.chain.types import RawEvent
 from stellarstream.config import Settings, load_settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.ingest import checkpoint
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import ingest_batch
 
 C = ce.V2_CONTRACT
 API = "/api/v1"

@@ -27,9 +27,9 @@ from stellarstream.db.models import (
     SyncState,
 )
 from stellarstream.ingest import checkpoint
+from stellarstream.ingest.record import ingest_batch
 from stellarstream.invoices.service import InvoiceService, NewInvoice
 from stellarstream.projection.fold import Located, project
-from stellarstream.projection.rows import ingest_batch
 
 C = ce.V2_CONTRACT
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

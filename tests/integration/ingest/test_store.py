@@ -15,6 +15,7 @@ from stellarstream.chain.decode import decode
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEvent
 from stellarstream.ingest import store
+from stellarstream.projection import reads
 
 NOW = datetime(2026, 5, 5, 1, 2, 3, 456_789, tzinfo=UTC)
 COLUMNS = (
@@ -88,8 +89,8 @@ def test_events_are_found_and_counted_by_stream(database_url: str) -> None:
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as session, session.begin():
         store.insert_events(session, pairs, source="rpc", now=NOW)
-        grouped = store.stream_events(session, keys)
-        counts = store.event_counts(session, keys)
+        grouped = reads.stream_events(session, keys)
+        counts = reads.event_counts(session, keys)
         analyzed = store.refresh_statistics(session, len(pairs))
     engine.dispose()
     assert [len(grouped[(ce.V2_CONTRACT, sid)]) for sid in (0, 1, 9)] == [4, 4, 0]

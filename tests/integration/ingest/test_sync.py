@@ -29,10 +29,11 @@ from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db import coverage
 from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.errors import NoSourceCovers
 from stellarstream.ingest.backfill import batching
 from stellarstream.ingest.backfill import sync as sync_module
 from stellarstream.ingest.backfill.prefetch import Prefetcher
-from stellarstream.ingest.backfill.sync import HistoricalSync, NoSourceCovers, SyncSummary
+from stellarstream.ingest.backfill.sync import HistoricalSync, SyncSummary
 
 BIN = Path(sys.executable).parent
 

@@ -22,14 +22,14 @@ from stellarstream.chain.types import RawEvent
 from stellarstream.db import migrate
 from stellarstream.db.engine import make_engine
 from stellarstream.db.models import Stream, StreamParty, StreamTotal
-from stellarstream.projection import totals
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import ingest_batch
+from stellarstream.projection.totals import DAY, rebuild
+from stellarstream.streams import totals
 from stellarstream.streams.service import StreamService
 from stellarstream.streams.view import StreamStatus, status_of
 
 V1, V2 = ce.V1_CONTRACT, ce.V2_CONTRACT
 TOKENS = [ce.TOKEN, ce.contract(203)]
-DAY = totals.DAY
 T0 = 20 * DAY + 5_000  # "now" in the middle of a day
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -154,7 +154,7 @@ def test_kept_totals_equal_a_recount_and_the_figures_each_streams_status(
         # and as if no contract were paused
         assert totals.figures(session, T0, ()) == recount(streams, T0, frozenset())
     with sessions() as session, session.begin():
-        totals.rebuild(session)
+        rebuild(session)
     with sessions() as session:
         assert stored(session) == kept
 
@@ -174,7 +174,7 @@ def test_totals_out_of_step_are_recomputed(sessions: sessionmaker[Session]) -> N
     assert after[1] == expected[1]  # parties: recounted
     assert sum(row[5] for row in after[0]) == sum(row[5] for row in expected[0]) == 8
     with sessions() as session, session.begin():
-        totals.rebuild(session)
+        rebuild(session)
     with sessions() as session:
         assert stored(session) == after
 

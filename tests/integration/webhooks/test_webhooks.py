@@ -37,7 +37,7 @@ from stellarstream.clock import utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink, TokenMetadata, WebhookDelivery
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import ingest_batch
 from stellarstream.secretbox import SecretBox, new_key
 from stellarstream.webhooks.worker import WebhookWorker, WorkerConfig
 

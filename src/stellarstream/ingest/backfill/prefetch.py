@@ -37,7 +37,7 @@ import structlog
 
 from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch, EventSource
-from stellarstream.errors import StellarStreamError
+from stellarstream.errors import StellarStreamError, WorkerFailed
 from stellarstream.ingest.backfill.batchgc import BatchCollector
 from stellarstream.ingest.backfill.batching import joined
 
@@ -57,15 +57,6 @@ def use_worker(setting: Literal["auto", "true", "false"]) -> bool:
     if setting != "auto":
         return setting == "true"
     return sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2
-
-
-class WorkerFailed(StellarStreamError):
-    """The worker process died, or failed with an error that is not a source's.
-
-    Not a :class:`SourceError`: no other source can help, so the sync stops (and resumes from
-    its last commit when run again)."""
-
-    code = "sync_worker_failed"
 
 
 class Prefetcher:

@@ -22,31 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from stellarstream.chain.source import EventSource
 from stellarstream.clock import Clock
 from stellarstream.db import coverage
-from stellarstream.errors import RangeUnavailable, SourceError, ValidationError
+from stellarstream.errors import NoSourceCovers, RangeUnavailable, SourceError, ValidationError
 from stellarstream.ingest.backfill.batching import joined
 from stellarstream.ingest.backfill.prefetch import Prefetcher, requests_of
-from stellarstream.ingest.store import refresh_statistics
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import record_batch
 
 log = structlog.get_logger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (ledgers advanced, events seen)
-
-
-class NoSourceCovers(SourceError):
-    """No configured source could provide a ledger range."""
-
-    code = "no_source_covers"
-
-    def __init__(self, start: int, end: int, reasons: list[str]) -> None:
-        detail = "; ".join(reasons) or "no source configured"
-        super().__init__(
-            f"no source could provide ledgers {start}-{end} ({detail}). Supply one: a data lake "
-            "with --datalake URL_OR_DIR (or STELLARSTREAM_DATALAKE_URL), a Horizon that keeps "
-            "transaction meta (STELLARSTREAM_HORIZON_URL), or an RPC whose retention covers it"
-        )
-        self.start = start
-        self.end = end
 
 
 @dataclass(slots=True)
@@ -164,17 +147,16 @@ class HistoricalSync:
             batches = joined(source.batches(self._contract_ids, low, end))
         for batch in batches:
             covered = min(batch.covered_to, end)
-            with self._sessions() as session, session.begin():
-                now = self._clock()
-                result = ingest_batch(
-                    session,
-                    batch,
-                    self._contract_ids,
-                    now=now,
-                    fee_bps=self._fee_bps,
-                )
-                coverage.record(session, self._contract_ids, source.name, low, covered, now)
-                refresh_statistics(session, summary.new + result.new)
+            result = record_batch(
+                self._sessions,
+                batch,
+                self._contract_ids,
+                clock=self._clock,
+                source=source.name,
+                covered=(low, covered),
+                fee_bps=self._fee_bps,
+                stored_before=summary.new,
+            )
             advanced = max(0, covered - low + 1)
             summary.ledgers += advanced
             summary.events += result.events

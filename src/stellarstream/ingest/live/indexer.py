@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stellarstream.chain.source import LIVE_SOURCE, EventSource, ledgers_behind
 from stellarstream.clock import Clock
-from stellarstream.db import coverage
 from stellarstream.errors import RangeUnavailable, SourceError
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.live.lock import IndexerLock
-from stellarstream.projection.rows import ingest_batch
+from stellarstream.ingest.record import record_batch
 
 log = structlog.get_logger(__name__)
 
@@ -144,18 +143,16 @@ class Indexer:
         committed = 0
         low = start
         for batch in self._source.batches(self._contract_ids, start, None, cursor):
-            with self._stop.critical(), self._sessions() as session, session.begin():
-                now = self._clock()
-                result = ingest_batch(
-                    session,
+            with self._stop.critical():
+                result = record_batch(
+                    self._sessions,
                     batch,
                     self._contract_ids,
-                    now=now,
+                    clock=self._clock,
+                    source=LIVE_SOURCE,
+                    covered=(low, batch.covered_to),
                     fee_bps=self._fee_bps,
-                    checkpoint_source=LIVE_SOURCE,
-                )
-                coverage.record(
-                    session, self._contract_ids, LIVE_SOURCE, low, batch.covered_to, now
+                    advance_checkpoint=True,
                 )
             low = max(low, batch.covered_to + 1)
             committed += 1

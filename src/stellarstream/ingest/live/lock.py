@@ -18,13 +18,10 @@ from typing import IO, Protocol
 import structlog
 from sqlalchemy import Connection, Engine, text
 
-from stellarstream.errors import Conflict
+from stellarstream.errors import IndexerAlreadyRunning
+from stellarstream.ops.pidfile import remove_pidfile, write_pidfile
 
 log = structlog.get_logger(__name__)
-
-
-class IndexerAlreadyRunning(Conflict):
-    code = "indexer_already_running"
 
 
 class IndexerLock(Protocol):
@@ -139,3 +136,25 @@ def lock_for(engine: Engine, contract_ids: list[str], poll_seconds: float) -> In
         return PostgresAdvisoryLock(engine, contract_ids, poll_seconds)
     database = url.database or "memory"
     return FileLock(Path(f"{database}.indexer.lock"))
+
+
+class PidfileLock:
+    """The indexer lock, plus ``var/indexer.pid`` naming the process while it holds the lock
+    (the health monitor finds the active indexer through it; a refused one never writes it)."""
+
+    def __init__(self, lock: IndexerLock, path: Path) -> None:
+        self._lock = lock
+        self._path = path
+
+    def acquire(self, stop: threading.Event) -> bool:
+        if not self._lock.acquire(stop):
+            return False
+        write_pidfile(self._path)
+        return True
+
+    def healthy(self) -> bool:
+        return self._lock.healthy()
+
+    def release(self) -> None:
+        remove_pidfile(self._path)
+        self._lock.release()

@@ -6,7 +6,7 @@ import pytest
 
 from stellarstream.config import Settings
 from stellarstream.ingest.backfill.batching import ONE_PROCESS_PAGE_LIMIT
-from stellarstream.ingest.sync_runner import page_limit
+from stellarstream.ingest.wiring import page_limit
 
 
 def settings(**values: object) -> Settings:
