@@ -80,7 +80,7 @@ from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.chain.math import unlocked
 from stellarstream.chain.types import RawEvent
-from stellarstream.db.models import ContractEvent, Stream
+from stellarstream.db.models import ContractEventRow, Stream
 from stellarstream.projection import totals
 from stellarstream.projection.fold import Located, project
 
@@ -611,11 +611,11 @@ def verify_sample(database_url: str, ds: Dataset, log: Any) -> None:
             ).scalars()
             ids = rng.sample(list(picked), 150) + rng.sample(range(1, ds.streams + 1), 100)
             keys = {(CONTRACT, int(i)) for i in ids}
-            grouped: dict[tuple[str, int], list[ContractEvent]] = {key: [] for key in keys}
+            grouped: dict[tuple[str, int], list[ContractEventRow]] = {key: [] for key in keys}
             for row in session.scalars(
-                select(ContractEvent).where(
-                    ContractEvent.contract_id == CONTRACT,
-                    ContractEvent.stream_id.in_([k[1] for k in keys]),
+                select(ContractEventRow).where(
+                    ContractEventRow.contract_id == CONTRACT,
+                    ContractEventRow.stream_id.in_([k[1] for k in keys]),
                 )
             ):
                 assert row.stream_id is not None

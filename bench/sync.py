@@ -77,7 +77,7 @@ from stellarstream.chain.rpc import parse_events_page, split_events_body  # noqa
 from stellarstream.chain.types import RawEvent  # noqa: E402
 from stellarstream.config import Settings  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402
-from stellarstream.db.models import ContractEvent, Stream  # noqa: E402
+from stellarstream.db.models import ContractEventRow, Stream  # noqa: E402
 from stellarstream.ingest import store  # noqa: E402
 from stellarstream.ingest.backfill import batching  # noqa: E402
 from stellarstream.ingest.backfill.batchgc import BatchCollector  # noqa: E402
@@ -301,14 +301,14 @@ def check_database(url: str, history: History, streams: dict[int, dict[str, Any]
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
-            count = session.scalar(select(func.count()).select_from(ContractEvent))
+            count = session.scalar(select(func.count()).select_from(ContractEventRow))
             assert count == history.events, (count, history.events)
             rows = session.execute(
-                select(ContractEvent.decoded).order_by(
-                    ContractEvent.ledger,
-                    ContractEvent.tx_index,
-                    ContractEvent.op_index,
-                    ContractEvent.event_index,
+                select(ContractEventRow.decoded).order_by(
+                    ContractEventRow.ledger,
+                    ContractEventRow.tx_index,
+                    ContractEventRow.op_index,
+                    ContractEventRow.event_index,
                 )
             )
             for (decoded,), expected in zip(rows, history.expected, strict=True):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import ContractEvent, InvoiceLink, Stream, SyncState
+from stellarstream.db.models import ContractEventRow, InvoiceLink, Stream, SyncState
 from tests.support.contract_events import xdr_json
 
 
@@ -31,8 +31,8 @@ def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
                         repr(e.decoded),
                     )
                     for e in session.scalars(
-                        select(ContractEvent).order_by(
-                            ContractEvent.tx_hash, ContractEvent.event_index
+                        select(ContractEventRow).order_by(
+                            ContractEventRow.tx_hash, ContractEventRow.event_index
                         )
                     )
                 ],
@@ -51,7 +51,7 @@ def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def raw_form(event: ContractEvent) -> str:
+def raw_form(event: ContractEventRow) -> str:
     """The stored topics and value in XDR-JSON, whichever form the source delivered: a
     database filled over RPC (XDR-JSON) equals one filled from ledger meta (XDR)."""
     if event.raw_json is not None:

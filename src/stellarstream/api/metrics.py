@@ -29,7 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, and_, case, func, select
 
 from stellarstream.clock import Clock
-from stellarstream.db.models import ContractEvent, InvoiceLink
+from stellarstream.db.models import ContractEventRow, InvoiceLink
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus
 from stellarstream.ops.lag import contract_lags
 
@@ -148,9 +148,9 @@ class DatabaseCollector:
         )
         with self.engine.connect() as conn:
             for contract, event_type, count in conn.execute(
-                select(ContractEvent.contract_id, ContractEvent.event_type, func.count())
-                .group_by(ContractEvent.contract_id, ContractEvent.event_type)
-                .order_by(ContractEvent.contract_id, ContractEvent.event_type)
+                select(ContractEventRow.contract_id, ContractEventRow.event_type, func.count())
+                .group_by(ContractEventRow.contract_id, ContractEventRow.event_type)
+                .order_by(ContractEventRow.contract_id, ContractEventRow.event_type)
             ):
                 events.add_metric([contract, event_type], count)
             counts: dict[str, int] = {

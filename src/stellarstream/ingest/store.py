@@ -18,10 +18,10 @@ from stellarstream import jsontext
 from stellarstream.chain import events as ev
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.bulk import BulkStatement
-from stellarstream.db.models import ContractEvent
+from stellarstream.db.models import ContractEventRow
 from stellarstream.projection.reads import StreamKey
 
-_EVENTS = typing.cast(Table, ContractEvent.__table__)
+_EVENTS = typing.cast(Table, ContractEventRow.__table__)
 
 
 @dataclass(slots=True)

@@ -10,10 +10,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Dialect, Table, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from stellarstream.db.models import ContractEvent, Stream
+from stellarstream.db.models import ContractEventRow, Stream
 
 StreamKey = tuple[str, int]  # (contract_id, stream_id)
-_EVENTS = typing.cast(Table, ContractEvent.__table__)
+_EVENTS = typing.cast(Table, ContractEventRow.__table__)
 
 
 class StoredEvent(NamedTuple):

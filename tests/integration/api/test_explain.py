@@ -16,7 +16,7 @@ from tests.support.clock import FakeClock
 from tests.support.db import PostgresDatabases
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import ContractEvent
+from stellarstream.db.models import ContractEventRow
 from stellarstream.streams.service import Direction, Sort, StreamFilters, StreamService
 
 C = ce.V2_CONTRACT
@@ -227,7 +227,9 @@ def test_pause_lookup_is_one_probe_of_the_partial_index(pause_db: str) -> None:
 
 def test_pause_index_is_partial(pause_db: str) -> None:
     """The index holds only pause/unpause rows (a few, whatever the table's size)."""
-    index = next(i for i in ContractEvent.__table__.indexes if i.name == "ix_contract_events_pause")
+    index = next(
+        i for i in ContractEventRow.__table__.indexes if i.name == "ix_contract_events_pause"
+    )
     engine = make_engine(pause_db)
     try:
         with engine.connect() as conn:

@@ -19,7 +19,7 @@ from stellarstream.chain.decode import decode
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.db.models import (
-    ContractEvent,
+    ContractEventRow,
     InvoiceLink,
     Stream,
     StreamParty,
@@ -73,7 +73,9 @@ def snapshot(
         events = [
             (e.tx_hash, e.event_index, e.event_type, e.stream_id, e.ledger, e.decoded)
             for e in session.scalars(
-                select(ContractEvent).order_by(ContractEvent.tx_hash, ContractEvent.event_index)
+                select(ContractEventRow).order_by(
+                    ContractEventRow.tx_hash, ContractEventRow.event_index
+                )
             )
         ]
     return streams, events
@@ -117,7 +119,7 @@ def test_shuffled_arrival_gives_the_same_projection(
     expected = snapshot(sessions)
     # A second, fresh database fed the same events in random order and batch sizes.
     with sessions() as session:
-        for table in (Stream, StreamTotal, StreamParty, ContractEvent, SyncState):
+        for table in (Stream, StreamTotal, StreamParty, ContractEventRow, SyncState):
             session.query(table).delete()
         session.commit()
     shuffled = events[:]
@@ -136,10 +138,10 @@ def test_unknown_events_are_kept_and_counted(sessions: sessionmaker[Session]) ->
     result = ingest(sessions, [garbage, broken])[0]
     assert (result.new, result.undecoded) == (2, 2)
     with sessions() as session:
-        kinds = [e.event_type for e in session.scalars(select(ContractEvent))]
+        kinds = [e.event_type for e in session.scalars(select(ContractEventRow))]
         assert kinds == ["unknown", "unknown"]
         stored = session.scalar(
-            select(ContractEvent).where(ContractEvent.tx_hash == ce.tx_hash_for(998))
+            select(ContractEventRow).where(ContractEventRow.tx_hash == ce.tx_hash_for(998))
         )
         assert stored is not None and stored.value_xdr == "???" and "reason" in stored.decoded
 
@@ -153,7 +155,7 @@ def test_other_contracts_events_are_not_stored(sessions: sessionmaker[Session]) 
     )
     assert ingest(sessions, [foreign])[0].events == 0
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(ContractEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(ContractEventRow)) == 0
 
 
 def test_checkpoint_commits_with_the_batch_and_never_goes_back(

@@ -13,7 +13,7 @@ from tests.support.chain_data import stream_history
 from stellarstream.chain import events as ev
 from stellarstream.chain.decode import decode
 from stellarstream.db.engine import make_engine, make_sessionmaker
-from stellarstream.db.models import ContractEvent
+from stellarstream.db.models import ContractEventRow
 from stellarstream.ingest import store
 from stellarstream.projection import reads
 
@@ -54,7 +54,7 @@ def test_insert_events_writes_what_the_orm_writes(
     with make_sessionmaker(other)() as session, session.begin():
         for raw, event in pairs:
             session.add(
-                ContractEvent(
+                ContractEventRow(
                     contract_id=raw.contract_id,
                     ledger=raw.ledger,
                     ledger_closed_at=raw.ledger_closed_at,
