@@ -19,7 +19,7 @@ What it does, in one run:
    receivers uniform); a ``sync_state`` row 3 ledgers behind the network. Then the ``/stats``
    totals counted (``projection.totals.rebuild``), VACUUM ANALYZE, CHECKPOINT, and a check on a
    sample: ``decode(row XDR)`` must give the stored ``decoded`` byte for byte and
-   ``ingest.project.project(events)`` must give the stored ``streams`` row.
+   ``projection.fold.project(events)`` must give the stored ``streams`` row.
 3. Starts ``gunicorn -k uvicorn_worker.UvicornWorker -w <cores> stellarstream.api.asgi:app``
    (rate limits off, log level warning, prometheus multiprocess dir as in production) and the
    same for ``bench/floor_app.py`` and ``bench/bare_app.py``.

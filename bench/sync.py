@@ -81,9 +81,12 @@ from stellarstream.db.models import ContractEventRow, Stream  # noqa: E402
 from stellarstream.ingest import store  # noqa: E402
 from stellarstream.ingest.backfill import batching  # noqa: E402
 from stellarstream.ingest.backfill.batchgc import BatchCollector  # noqa: E402
-from stellarstream.projection import rows as pipeline  # noqa: E402
 from stellarstream.projection.fold import Located, project  # noqa: E402
-from stellarstream.projection.rows import rebuild_streams  # noqa: E402
+from stellarstream.projection.rows import (  # noqa: E402
+    FIXED_AT_CREATION,
+    REBUILD_CHUNK,
+    rebuild_streams,
+)
 
 BIN = Path(sys.executable).parent
 RSS_LIMIT_MB = 150
@@ -414,7 +417,7 @@ def sqlite_floor(filled: str, template: Path, workdir: Path) -> float:
     rows = {r[1]: r for r in source.execute(f"SELECT {', '.join(stream_cols)} FROM streams")}
     source.close()
     at = events_cols.index("stream_id")
-    fixed = pipeline.FIXED_AT_CREATION
+    fixed = FIXED_AT_CREATION
     insert_events = (
         f"INSERT INTO contract_events ({', '.join(events_cols)}) VALUES "
         f"({', '.join('?' * len(events_cols))}) ON CONFLICT (tx_hash, event_index) DO NOTHING"
@@ -439,8 +442,8 @@ def sqlite_floor(filled: str, template: Path, workdir: Path) -> float:
         ids = sorted({row[at] for row in batch})
         db.execute("BEGIN IMMEDIATE")
         db.executemany(insert_events, batch)
-        for i in range(0, len(ids), pipeline.REBUILD_CHUNK):
-            chunk = ids[i : i + pipeline.REBUILD_CHUNK]
+        for i in range(0, len(ids), REBUILD_CHUNK):
+            chunk = ids[i : i + REBUILD_CHUNK]
             marks = ", ".join("?" * len(chunk))
             db.execute(
                 f"SELECT {', '.join(stream_cols)} FROM streams WHERE contract_id = ? "

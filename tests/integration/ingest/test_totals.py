@@ -1,4 +1,4 @@
-"""The totals the projection keeps (streams.totals) always equal a recount of the streams, and
+"""The totals the projection keeps (projection.totals) always equal a recount of the streams, and
 the /stats figures read from them equal each stream's status at any instant. Both databases."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Joining pages into fewer transactions saves each transaction's fixed work (strea
 upserts, commit); holding events costs memory, hence 2,500 in one process (bench/sync.py,
 1,000-event pages, 2026-11-27: 126 MB peak RSS; joined by 5,000, 132 MB and no faster within
 the noise, 13,232-13,337 against 12,885-13,474 events/s). The sync's worker process joins its
-own (``ingest.prefetch.WORKER_MAX_EVENTS``). A batch never holds more than ``max_events``: a
+own (``prefetch.WORKER_MAX_EVENTS``). A batch never holds more than ``max_events``: a
 page larger than what the batch lacks (a node's 10,000-event page) is cut, and its rest starts
 the next batch. Where a page is cut, the batch's ``covered_to`` is the ledger before the first
 event left for the next batch (every earlier event is in this batch or before it) and its

@@ -2,7 +2,7 @@
 
 A sync in one process does every stage in turn and uses one core. :class:`Prefetcher` forks a
 worker when the sync starts; for each range the sync asks for, the worker pulls the source's
-pages, joins and cuts them into batches (``ingest.batching``), decodes their events (the RPC
+pages, joins and cuts them into batches (``batching``), decodes their events (the RPC
 parser already has, from the values it parsed) and sends each batch
 through a pipe, then the next, while the parent stores the previous one. bench/sync.py: ~1.5x
 the events/s on SQLite, ~1.2x on PostgreSQL; each process stays under 125-130 MB RSS, the two

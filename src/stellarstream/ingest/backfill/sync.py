@@ -140,7 +140,7 @@ class HistoricalSync:
     ) -> None:
         """Ingest ``[position[0], end]``; ``position[0]`` follows what is committed."""
         low = position[0]
-        # Pages joined into transactions (see ingest.batching), in the worker if there is one.
+        # Pages joined into transactions (see batching.py), in the worker if there is one.
         if self._prefetcher is not None:
             batches = self._prefetcher.batches(name, low, end)
         else:
