@@ -43,6 +43,7 @@ from sqlalchemy import Engine
 from stellarstream.config import Settings
 from stellarstream.ops.lag import contract_lags, max_lag
 from stellarstream.ops.pidfile import GUNICORN_PIDFILE, INDEXER_PIDFILE, process_from_pidfile
+from stellarstream.retry import Backoff
 
 log = structlog.get_logger("stellarstream.monitor")
 
@@ -340,7 +341,7 @@ class AlertNotifier:
         self._url = webhook_url or None
         self._retries = retries
         self._timeout = timeout
-        self._backoff = backoff
+        self._backoff = Backoff(base=backoff, retries=retries)
         self._host = host or socket.gethostname()
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=1000)
         self._stop = threading.Event()
@@ -407,7 +408,7 @@ class AlertNotifier:
                     break  # the receiver refuses this payload: retrying will not help
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
-            if attempt < self._retries and self._stop.wait(self._backoff * 2**attempt):
+            if attempt < self._retries and self._stop.wait(self._backoff.delay(attempt + 1)):
                 break
         self.failed += 1
         # Never log the URL: webhook URLs usually embed a token.

@@ -36,7 +36,6 @@ from stellarstream.chain.datalake import (
     DataLake,
     DataLakeSource,
     LakeConfig,
-    LedgerNotInLake,
     batch_file_name,
     partition_name,
 )
@@ -44,6 +43,7 @@ from stellarstream.chain.meta import events_from_ledger_close_meta
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
+    LedgerNotInLake,
     MalformedResponse,
     RangeUnavailable,
     SourceError,
