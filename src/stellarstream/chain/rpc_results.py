@@ -321,6 +321,7 @@ def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
 
 
 def parse_health(result: Any) -> Health:
+    """A ``getHealth`` result."""
     body = _object(result, "result")
     return Health(
         status=_str(body, "status", "result"),
@@ -331,6 +332,7 @@ def parse_health(result: Any) -> Health:
 
 
 def parse_latest_ledger(result: Any) -> LatestLedger:
+    """A ``getLatestLedger`` result."""
     body = _object(result, "result")
     return LatestLedger(
         sequence=_int(body, "sequence", "result"),
@@ -340,6 +342,7 @@ def parse_latest_ledger(result: Any) -> LatestLedger:
 
 
 def parse_network(result: Any) -> NetworkInfo:
+    """A ``getNetwork`` result."""
     body = _object(result, "result")
     friendbot = body.get("friendbotUrl")
     return NetworkInfo(
