@@ -17,7 +17,8 @@ from tests.support.db import PostgresDatabases
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEvent
-from stellarstream.streams.service import Direction, Sort, StreamFilters, StreamService
+from stellarstream.streams.queries import Direction, Sort, StreamFilters
+from stellarstream.streams.service import StreamService
 
 C = ce.V2_CONTRACT
 
