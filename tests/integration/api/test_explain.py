@@ -123,7 +123,7 @@ def test_address_in_both_directions_uses_both_indexes(big_pg: str) -> None:
     assert '"Seq Scan"' not in plan, plan
 
 
-# --- the pause lookup (streams.service.paused_contracts) ------------------------------------
+# --- the pause lookup (streams.pause.paused_contracts) --------------------------------------
 
 OTHER_CONTRACT = ce.contract(77)
 
