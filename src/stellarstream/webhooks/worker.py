@@ -41,6 +41,7 @@ from stellarstream import __version__
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.invoice_status import OPEN, InvoiceStatus
 from stellarstream.db.models import (
     InvoiceLink,
     WebhookAttempt,
@@ -48,7 +49,6 @@ from stellarstream.db.models import (
     WebhookEndpoint,
     WebhookSweep,
 )
-from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus
 from stellarstream.retry import Backoff
 from stellarstream.secretbox import SecretBox, UnreadableSecret
 from stellarstream.webhooks.outbox import DELIVERED, FAILED, PENDING, enqueue_invoice_event
