@@ -24,7 +24,8 @@ from typing import Any
 import tests.support.stellar_rpc
 from tests.support.stellar_rpc import Chain, ChainEvent, FakeStellarRpc, read_body, respond
 
-from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST, EventId
+from stellarstream.chain.event_ids import EventId
+from stellarstream.chain.rpc import MAX_LEDGERS_PER_REQUEST
 
 
 class BenchRpc(FakeStellarRpc):

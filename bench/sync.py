@@ -73,7 +73,7 @@ from tests.support.server import serve  # noqa: E402
 from stellarstream import jsontext  # noqa: E402
 from stellarstream.chain import events as ev  # noqa: E402
 from stellarstream.chain.decode import decode  # noqa: E402
-from stellarstream.chain.rpc import parse_events_page, split_events_body  # noqa: E402
+from stellarstream.chain.rpc_results import parse_events_page, split_events_body  # noqa: E402
 from stellarstream.chain.types import RawEvent  # noqa: E402
 from stellarstream.config import Settings  # noqa: E402
 from stellarstream.db.engine import make_engine, make_sessionmaker  # noqa: E402

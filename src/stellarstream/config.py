@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     rpc_max_retries: int = Field(default=5, ge=0, le=20)
+    # Each source's own HTTP settings (backoff: stellarstream.retry). Horizon's retries default to
+    # RPC's (what sync used before they had their own).
+    horizon_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    horizon_max_retries: int | None = Field(default=None, ge=0, le=20)
+    datalake_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    datalake_max_retries: int = Field(default=3, ge=0, le=20)
     rpc_page_limit: int = Field(default=1000, ge=1, le=10_000)
     # A backfill asks for a node's largest page (RpcSource takes a lower maximum if the node
     # says so): requests near ceil(events / 10,000) + ceil(ledgers / 10,000).

@@ -15,7 +15,10 @@ Hierarchy::
     └── SourceError              a chain data source failed
         ├── SourceUnavailable    unreachable / timed out / 5xx after retries (retryable)
         ├── RangeUnavailable     the range is outside what the source keeps
+        │   └── LedgerNotInLake  a data lake has no object (or no entry) for the ledger
         ├── MalformedResponse    the source answered something we cannot parse
+        ├── RpcError             Stellar RPC answered a JSON-RPC error (not retried)
+        ├── MetaUnavailable      this Horizon keeps no transaction meta (so no events)
         └── NoSourceCovers       no configured source can provide a ledger range (sync)
 
 Domain errors become HTTP responses in one place (``api/errors.py``).
@@ -120,7 +123,42 @@ class MalformedResponse(SourceError):
     retryable = True
 
 
-# Ingestion (ingest/): the live indexer's lock and the historical sync.
+# --- chain sources' own errors (chain/rpc.py, chain/horizon.py, chain/datalake.py) ---
+
+
+class LedgerNotInLake(RangeUnavailable):
+    """The lake lacks ``ledger``: no object holds it (HTTP 404 / no file), or its object does not.
+
+    A lake has no bounds without a listing, so ``oldest_ledger``/``latest_ledger`` are 0 (unknown).
+    """
+
+    def __init__(self, message: str, *, ledger: int, key: str) -> None:
+        super().__init__(message, oldest_ledger=0, latest_ledger=0)
+        self.ledger = ledger
+        self.key = key
+
+
+class RpcError(SourceError):
+    """The node answered a JSON-RPC error (not retried); ``rpc_code`` is its code."""
+
+    code = "rpc_error"
+
+    def __init__(self, message: str, *, rpc_code: int | None) -> None:
+        super().__init__(message)
+        self.rpc_code = rpc_code
+
+
+class MetaUnavailable(SourceError):
+    """This Horizon does not keep transaction meta, so it cannot provide contract events."""
+
+    code = "meta_unavailable"
+
+    def __init__(self, message: str, *, ledger: int) -> None:
+        super().__init__(message)
+        self.ledger = ledger
+
+
+# --- ingestion's own errors (the live indexer's lock, the historical sync and its worker) ---
 
 
 class IndexerAlreadyRunning(Conflict):

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from stellarstream.db.engine import make_engine
 from stellarstream.db.hot import CompiledRead, HotReads
-from stellarstream.streams.service import ONE_STREAM
+from stellarstream.streams.queries import ONE_STREAM
 
 pytestmark = pytest.mark.postgres
 

@@ -15,14 +15,12 @@ from pathlib import Path
 import pytest
 from tests.support.alert_receiver import WebhookReceiver
 
-from stellarstream.ops.monitor import (
+from stellarstream.ops.monitor import AlertNotifier, Monitor, ProcessTable
+from stellarstream.ops.monitor_policy import (
     MB,
     Alert,
-    AlertNotifier,
-    Monitor,
     Observation,
     Policy,
-    ProcessTable,
     Role,
     Sample,
     Terminate,

@@ -3,7 +3,7 @@
 Serves ``/`` (history bounds) and ``/transactions?cursor=&order=asc&limit=&include_failed=``
 with real ``result_meta_xdr`` from the ledgers it is given, or without meta (``keep_meta=False``,
 like SDF's public Horizon since protocol 22). ``faults`` holds HTTP statuses (or "reset") for
-the next requests.
+the next requests; a status fault carries ``Retry-After: {retry_after}`` (``"0"`` unless set).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class FakeHorizon:
         self.latest = latest
         self.keep_meta = keep_meta
         self.faults: deque[str] = deque()
+        self.retry_after = "0"
         self.requests: Counter[str] = Counter()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -85,7 +86,8 @@ class FakeHorizon:
                     {"type": "http.response.body", "body": b'{"_embedded":', "more_body": False}
                 )
                 return
-            await _json(send, int(fault), {"title": "fault"}, [(b"retry-after", b"0")])
+            retry_after = [(b"retry-after", self.retry_after.encode())]
+            await _json(send, int(fault), {"title": "fault"}, retry_after)
             return
         if path == "/":
             await _json(

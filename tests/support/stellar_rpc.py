@@ -42,7 +42,7 @@ from typing import Any
 from stellar_sdk import StrKey
 from stellar_sdk import xdr as x
 
-from stellarstream.chain.rpc import EventId
+from stellarstream.chain.event_ids import EventId
 from stellarstream.chain.types import RawEvent
 from tests.support.contract_events import EPOCH, Encoded, as_json, xdr_json
 from tests.support.server import serve

@@ -17,7 +17,8 @@ from stellarstream.db.hot import HotReads
 from stellarstream.errors import AuthError
 from stellarstream.invoices.service import InvoiceService
 from stellarstream.streams.cache import VersionedCache
-from stellarstream.streams.service import Stats
+from stellarstream.streams.service import StreamService
+from stellarstream.streams.stats import Stats
 from stellarstream.tokens.directory import TokenDirectory
 
 
@@ -67,3 +68,21 @@ def get_invoice_service(context: Context) -> InvoiceService:
 
 
 Invoices = Annotated[InvoiceService, Depends(get_invoice_service)]
+
+
+def stream_service(context: AppContext) -> StreamService:
+    """The stream queries with this process's caches."""
+    return StreamService(
+        context.sessions,
+        context.clock,
+        context.settings.contract_ids,
+        context.stats_cache,
+        context.pause_cache,
+    )
+
+
+async def get_stream_service(context: Context) -> StreamService:  # async: no thread hop
+    return stream_service(context)
+
+
+Streams = Annotated[StreamService, Depends(get_stream_service)]

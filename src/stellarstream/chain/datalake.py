@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -32,18 +31,18 @@ from stellarstream.chain.meta import events_from_ledger_close_meta, ledger_seque
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
+    LedgerNotInLake,
     MalformedResponse,
-    RangeUnavailable,
     SourceError,
     SourceUnavailable,
     ValidationError,
 )
+from stellarstream.retry import Backoff, Uniform, retry_after
 
 __all__ = [
     "DataLake",
     "DataLakeSource",
     "LakeConfig",
-    "LedgerNotInLake",
     "batch_file_name",
     "partition_name",
 ]
@@ -125,18 +124,6 @@ class LakeConfig:
         return name
 
 
-class LedgerNotInLake(RangeUnavailable):
-    """The lake lacks ``ledger``: no object holds it (HTTP 404 / no file), or its object does not.
-
-    A lake has no bounds without a listing, so ``oldest_ledger``/``latest_ledger`` are 0 (unknown).
-    """
-
-    def __init__(self, message: str, *, ledger: int, key: str) -> None:
-        super().__init__(message, oldest_ledger=0, latest_ledger=0)
-        self.ledger = ledger
-        self.key = key
-
-
 class _NotFound(Exception):
     """Internal: the object does not exist."""
 
@@ -155,7 +142,10 @@ class DataLake:
     """Read access to a SEP-54 lake at an ``http(s)://`` base URL or a local folder.
 
     ``.config.json`` is read on first use. HTTP errors that may pass (transport errors, 408, 429,
-    5xx) are retried ``retries`` times with exponential backoff, then :class:`SourceUnavailable`.
+    5xx) are retried ``retries`` times with exponential backoff (equal jitter: half to all of
+    ``backoff_seconds * 2**(n-1)``) or the server's ``Retry-After``, both capped at
+    ``backoff_max_seconds``, then :class:`SourceUnavailable`. ``sleep`` and ``rng`` are
+    injectable for tests.
     ``http`` is used as given (and left open); without it the lake owns a client (:meth:`close`).
     """
 
@@ -167,8 +157,11 @@ class DataLake:
         concurrency: int = 8,
         retries: int = 3,
         backoff_seconds: float = 0.5,
+        backoff_max_seconds: float = 30.0,
         timeout_seconds: float = 30.0,
         network_passphrase: str | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        rng: Uniform | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValidationError("concurrency must be >= 1", field="concurrency")
@@ -184,7 +177,11 @@ class DataLake:
         self.is_http = location.startswith(("http://", "https://"))
         self.concurrency = concurrency
         self.retries = retries
-        self.backoff_seconds = backoff_seconds
+        self.backoff = Backoff(
+            base=backoff_seconds, cap=backoff_max_seconds, jitter="equal", retries=retries
+        )
+        self._sleep = sleep
+        self._rng = rng
         self.expected_passphrase = network_passphrase
         self._owns_http = http is None and self.is_http
         self._http = http
@@ -247,10 +244,11 @@ class DataLake:
         assert self._http is not None
         url = self._url(key)
         problem = ""
+        wait: float | None = None
         for attempt in range(self.retries + 1):
             if attempt:
-                delay = self.backoff_seconds * 2 ** (attempt - 1)
-                time.sleep(delay * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
+                self._sleep(self.backoff.wait(attempt, wait, self._rng))
+                wait = None
             try:
                 response = self._http.get(url)
             except httpx.TransportError as exc:  # connect/read errors and timeouts: retry
@@ -265,6 +263,7 @@ class DataLake:
             problem = f"HTTP {response.status_code}"
             if response.status_code not in _RETRY_STATUS:
                 raise SourceError(f"data lake GET {url} answered {problem}")
+            wait = retry_after(response.headers.get("Retry-After"))
         raise SourceUnavailable(
             f"data lake GET {url} failed after {self.retries + 1} attempts ({problem})"
         )

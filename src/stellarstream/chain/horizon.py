@@ -12,7 +12,6 @@ source raises :class:`MetaUnavailable` naming the first ledger it cannot read.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -24,20 +23,17 @@ from stellar_sdk import xdr
 from stellarstream.chain.meta import events_from_transaction_meta
 from stellarstream.chain.source import Batch
 from stellarstream.chain.types import RawEvent
-from stellarstream.errors import MalformedResponse, RangeUnavailable, SourceError, SourceUnavailable
+from stellarstream.errors import (
+    MalformedResponse,
+    MetaUnavailable,
+    RangeUnavailable,
+    SourceError,
+    SourceUnavailable,
+)
+from stellarstream.retry import Backoff, Uniform, retry_after
 
 PAGE_LIMIT = 200
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class MetaUnavailable(SourceError):
-    """This Horizon does not keep transaction meta, so it cannot provide contract events."""
-
-    code = "meta_unavailable"
-
-    def __init__(self, message: str, *, ledger: int) -> None:
-        super().__init__(message)
-        self.ledger = ledger
 
 
 def toid(ledger: int, tx_index: int = 0, op_index: int = 0) -> int:
@@ -45,7 +41,10 @@ def toid(ledger: int, tx_index: int = 0, op_index: int = 0) -> int:
 
 
 class HorizonClient:
-    """A small Horizon REST client with retries (backoff with jitter, ``Retry-After``)."""
+    """A small Horizon REST client with retries (full-jitter backoff, ``Retry-After``).
+
+    ``max_retries`` retries follow the first attempt; ``sleep`` and ``rng`` are injectable.
+    """
 
     def __init__(
         self,
@@ -56,13 +55,16 @@ class HorizonClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         sleep: Callable[[float], object] = time.sleep,
+        rng: Uniform | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.max_retries = max_retries
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.backoff = Backoff(
+            base=backoff_initial, cap=backoff_max, jitter="full", retries=max_retries
+        )
         self.requests = 0
         self._sleep = sleep
+        self._rng = rng
         self._http = httpx.Client(timeout=timeout, headers={"User-Agent": "stellarstream"})
 
     def close(self) -> None:
@@ -71,8 +73,8 @@ class HorizonClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` as JSON, retrying transient failures."""
         last = ""
-        for attempt in range(self.max_retries + 1):
-            retry_after: float | None = None
+        for attempt in range(1, self.max_retries + 2):
+            wait: float | None = None
             try:
                 self.requests += 1
                 response = self._http.get(f"{self.url}{path}", params=params)
@@ -82,8 +84,7 @@ class HorizonClient:
                     )
                 if response.status_code in RETRY_STATUSES:
                     last = f"HTTP {response.status_code}"
-                    header = response.headers.get("Retry-After", "")
-                    retry_after = float(header) if header.replace(".", "", 1).isdigit() else None
+                    wait = retry_after(response.headers.get("Retry-After"))
                 elif response.status_code >= 400:
                     raise SourceError(f"Horizon {path} answered HTTP {response.status_code}")
                 else:
@@ -93,10 +94,8 @@ class HorizonClient:
                     return body
             except (httpx.TransportError, ValueError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
-            if attempt < self.max_retries:
-                delay = min(self.backoff_max, self.backoff_initial * 2**attempt)
-                delay = random.uniform(0, delay)  # noqa: S311 - jitter
-                self._sleep(min(self.backoff_max, retry_after) if retry_after else delay)
+            if not self.backoff.exhausted(attempt):
+                self._sleep(self.backoff.wait(attempt, wait, self._rng))
         raise SourceUnavailable(f"Horizon at {self.url} unavailable: {last}")
 
     def ledger_bounds(self) -> tuple[int, int]:

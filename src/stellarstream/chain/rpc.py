@@ -2,25 +2,21 @@
 
 The HTTP layer is plain ``httpx``. Transient failures (connection errors, timeouts, HTTP 429 and
 5xx, unparseable bodies, "server busy" JSON-RPC errors) are retried with exponential backoff and
-full jitter, honouring ``Retry-After``; a start outside the node's retention window raises
-:class:`RangeUnavailable` at once.
+full jitter (:class:`~stellarstream.retry.Backoff`), honouring ``Retry-After``; a start outside
+the node's retention window raises :class:`RangeUnavailable` at once.
 
-Event ids are ``"%019d-%010d" % (toid, event_index)`` with
-``toid = ledger << 32 | tx_index << 12 | op_index`` (see :class:`EventId`). How far a page of
-``getEvents`` proves the chain scanned is derived from its cursor (see :func:`scanned_through`).
+Event ids and cursors are :mod:`stellarstream.chain.event_ids`; results are parsed by
+:mod:`stellarstream.chain.rpc_results`.
 """
 
 from __future__ import annotations
 
-import email.utils
 import itertools
-import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -28,28 +24,33 @@ import httpx
 from stellar_sdk import StrKey
 
 from stellarstream import jsontext
-from stellarstream.chain.decode import decode_json, decode_xdr
-from stellarstream.chain.events import DomainEvent
+from stellarstream.chain.event_ids import EventId, scanned_through
+from stellarstream.chain.rpc_results import (
+    EventsPage,
+    Health,
+    LatestLedger,
+    NetworkInfo,
+    parse_events_page,
+    parse_health,
+    parse_latest_ledger,
+    parse_network,
+    split_events_body,
+)
 from stellarstream.chain.source import Batch
-from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
     MalformedResponse,
     RangeUnavailable,
+    RpcError,
     SourceError,
     SourceUnavailable,
 )
+from stellarstream.retry import Backoff, retry_after
 
 XdrFormat = Literal["base64", "json"]
 """How ``getEvents`` serialises topics and values: base64 XDR or XDR-JSON (SEP-51)."""
 
 T = TypeVar("T")
 
-TX_INDEX_MASK = 0xFFFFF
-"""Largest transaction index a TOID holds (20 bits)."""
-OP_INDEX_MASK = 0xFFF
-"""Largest operation index a TOID holds (12 bits)."""
-EVENT_INDEX_MAX = 0xFFFFFFFF
-"""Largest event index of an event id (u32)."""
 MAX_LEDGERS_PER_REQUEST = 10_000
 """A node scans at most this many ledgers per ``getEvents`` request."""
 MAX_LIMIT = 10_000
@@ -58,69 +59,14 @@ MAX_FILTERS = 5
 MAX_CONTRACT_IDS_PER_FILTER = 5
 MAX_CONTRACT_IDS = MAX_FILTERS * MAX_CONTRACT_IDS_PER_FILTER
 
-_EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,10})$")
 _RANGE_MESSAGE = re.compile(r"startLedger must be within the ledger range: (\d+) - (\d+)")
 _LIMIT_MESSAGE = re.compile(r"limit must not exceed (\d+)")
-_TX_HASH = re.compile(r"^[0-9a-f]{64}$")
 _INTERNAL_ERROR = -32603
 _SERVER_ERRORS = range(-32099, -32000 + 1)
 """JSON-RPC's implementation-defined server errors (busy, cancelled, deadline): retried."""
 
 
-# --- event ids ---
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EventId:
-    """A parsed ``getEvents`` event id / cursor; orders like the node orders events."""
-
-    ledger: int
-    tx_index: int
-    op_index: int
-    event_index: int
-
-    @classmethod
-    def parse(cls, text: str) -> EventId:
-        """Parse ``"%019d-%010d"``; raise ``ValueError`` on anything else."""
-        match = _EVENT_ID.match(text) if isinstance(text, str) else None
-        if match is None:
-            raise ValueError(f"not an event id: {text!r}")
-        toid, event_index = int(match.group(1)), int(match.group(2))
-        ledger = toid >> 32
-        if not 0 < ledger < 2**31 or event_index > EVENT_INDEX_MAX:
-            raise ValueError(f"event id out of range: {text!r}")
-        return cls(ledger, (toid >> 12) & TX_INDEX_MASK, toid & OP_INDEX_MASK, event_index)
-
-    @classmethod
-    def window_end(cls, ledger: int) -> EventId:
-        """The cursor a node returns for a short page whose scan window ended at ``ledger``."""
-        return cls(ledger, TX_INDEX_MASK, OP_INDEX_MASK, EVENT_INDEX_MAX)
-
-    @property
-    def toid(self) -> int:
-        return self.ledger << 32 | self.tx_index << 12 | self.op_index
-
-    @property
-    def is_window_end(self) -> bool:
-        """True for a window-end cursor: past every event of its ledger."""
-        return self == EventId.window_end(self.ledger)
-
-    def __str__(self) -> str:
-        return f"{self.toid:019d}-{self.event_index:010d}"
-
-
-def scanned_through(cursor: EventId) -> int:
-    """The last ledger a page ending at ``cursor`` has fully delivered.
-
-    A short page's cursor is the window-end cursor of the last scanned ledger (stellar-rpc returns
-    ``MaxCursor`` with ``Ledger = endLedger - 1``): every event of that ledger was scanned. Any
-    other cursor (a full page: its last event's id) may have more events of its ledger after it,
-    so only the ledger before is complete. Never over-claims.
-    """
-    return cursor.ledger if cursor.is_window_end else cursor.ledger - 1
-
-
-# --- results ---
+# --- retries ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,63 +76,6 @@ class RetryInfo:
     attempt: int
     delay: float
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class EventsPage:
-    """One ``getEvents`` answer, reduced to contract events of the requested contracts.
-
-    ``returned`` counts the events the node sent before that filtering. Close times are the
-    node's unix timestamps as aware datetimes (None where a node omits them). ``decoded``: each
-    event's :func:`~stellarstream.chain.decode.decode`, made from the values parsed with the
-    page (an XDR-JSON event's text is not parsed a second time); None for a page built
-    without it.
-    """
-
-    events: list[RawEvent]
-    cursor: str
-    latest_ledger: int
-    oldest_ledger: int | None
-    latest_ledger_close_time: datetime | None
-    oldest_ledger_close_time: datetime | None
-    returned: int = 0
-    decoded: list[DomainEvent] | None = None
-
-    @property
-    def cursor_id(self) -> EventId:
-        return EventId.parse(self.cursor)
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    status: str
-    latest_ledger: int
-    oldest_ledger: int
-    ledger_retention_window: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class LatestLedger:
-    sequence: int
-    protocol_version: int
-    id: str
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkInfo:
-    passphrase: str
-    protocol_version: int | None
-    friendbot_url: str | None
-
-
-class RpcError(SourceError):
-    """The node answered a JSON-RPC error (not retried); ``rpc_code`` is its code."""
-
-    code = "rpc_error"
-
-    def __init__(self, message: str, *, rpc_code: int | None) -> None:
-        super().__init__(message)
-        self.rpc_code = rpc_code
 
 
 class _Retry(Exception):
@@ -232,6 +121,9 @@ class RpcClient:
         self.max_retries = max_retries
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        self.backoff = Backoff(
+            base=backoff_initial, cap=backoff_max, jitter="full", retries=max_retries
+        )
         self._sleep = sleep
         self._on_retry = on_retry
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -314,13 +206,13 @@ class RpcClient:
         )
 
     def get_health(self) -> Health:
-        return self._call("getHealth", None, _parse_health)
+        return self._call("getHealth", None, parse_health)
 
     def get_latest_ledger(self) -> LatestLedger:
-        return self._call("getLatestLedger", None, _parse_latest_ledger)
+        return self._call("getLatestLedger", None, parse_latest_ledger)
 
     def get_network(self) -> NetworkInfo:
-        return self._call("getNetwork", None, _parse_network)
+        return self._call("getNetwork", None, parse_network)
 
     # --- transport and retries ---
 
@@ -339,9 +231,9 @@ class RpcClient:
             try:
                 return self._attempt(method, params, parse, parse_body)
             except _Retry as failure:
-                if attempt > self.max_retries:
+                if self.backoff.exhausted(attempt):
                     self._give_up(method, attempt, failure)
-                delay = self._delay(attempt, failure.retry_after)
+                delay = self.backoff.wait(attempt, failure.retry_after, self._rng)
                 if self._on_retry is not None:
                     self._on_retry(RetryInfo(attempt, delay, f"{method}: {failure.reason}"))
                 self._sleep(delay)
@@ -351,12 +243,6 @@ class RpcClient:
         if failure.malformed:
             raise MalformedResponse(what + failure.reason)
         raise SourceUnavailable(what + failure.reason + " (is the node up and reachable?)")
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.backoff_max)
-        ceiling = min(self.backoff_max, self.backoff_initial * 2 ** min(attempt - 1, 60))
-        return self._rng.uniform(0.0, ceiling)
 
     def _attempt(
         self,
@@ -377,8 +263,8 @@ class RpcClient:
             raise _Retry(f"connection failed: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status == 429 or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise _Retry(f"HTTP {status} {response.reason_phrase}", retry_after=retry_after)
+            wait = retry_after(response.headers.get("Retry-After"))
+            raise _Retry(f"HTTP {status} {response.reason_phrase}", retry_after=wait)
         if parse_body is not None and status == 200:
             try:
                 parsed = parse_body(response.content)
@@ -428,24 +314,6 @@ class RpcClient:
             f"{method} rejected by Stellar RPC at {self.url}: {message} (JSON-RPC code {code})",
             rpc_code=code,
         )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 # --- the event source ---
@@ -574,283 +442,3 @@ def _check_contract_ids(contract_ids: Sequence[str]) -> list[str]:
         if not StrKey.is_valid_contract(contract_id):
             raise ValueError(f"not a contract id (C...): {contract_id!r}")
     return ids
-
-
-def _malformed(field: str, problem: str) -> NoReturn:
-    raise MalformedResponse(f"{field}: {problem}", field=field)
-
-
-def _object(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        _malformed(field, f"expected an object, got {type(value).__name__}")
-    return value
-
-
-def _int(obj: Mapping[str, Any], key: str, field: str) -> int:
-    value = _opt_int(obj, key, field)
-    if value is None:
-        _malformed(f"{field}.{key}", "missing")
-    return value
-
-
-def _opt_int(obj: Mapping[str, Any], key: str, field: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    _malformed(f"{field}.{key}", f"expected an integer, got {value!r}")
-
-
-def _str(obj: Mapping[str, Any], key: str, field: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        _malformed(f"{field}.{key}", "missing or not a string")
-    return value
-
-
-def _opt_time(obj: Mapping[str, Any], key: str, field: str) -> datetime | None:
-    seconds = _opt_int(obj, key, field)
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-def parse_events_page(result: Any, wanted: frozenset[str]) -> EventsPage:
-    """A ``getEvents`` result: the events of the ``wanted`` contracts, cursor and ledgers."""
-    body = _object(result, "result")
-    items = body.get("events")
-    if not isinstance(items, list):
-        _malformed("result.events", "missing or not a list")
-    events: list[RawEvent] = []
-    decoded: list[DomainEvent] = []
-    for index, item in enumerate(items):
-        parsed = _parse_event(item, f"result.events[{index}]", wanted)
-        if parsed is not None:
-            events.append(parsed[0])
-            decoded.append(parsed[1])
-    return _page(body, events, decoded, len(items))
-
-
-def _page(
-    body: Mapping[str, Any], events: list[RawEvent], decoded: list[DomainEvent], returned: int
-) -> EventsPage:
-    cursor = _str(body, "cursor", "result")
-    try:
-        EventId.parse(cursor)
-    except ValueError as exc:
-        _malformed("result.cursor", str(exc))
-    return EventsPage(
-        events=events,
-        cursor=cursor,
-        latest_ledger=_int(body, "latestLedger", "result"),
-        oldest_ledger=_opt_int(body, "oldestLedger", "result"),
-        latest_ledger_close_time=_opt_time(body, "latestLedgerCloseTime", "result"),
-        oldest_ledger_close_time=_opt_time(body, "oldestLedgerCloseTime", "result"),
-        returned=returned,
-        decoded=decoded,
-    )
-
-
-_EVENTS_KEY = re.compile(rb'"events"\s*:\s*\[\s*')
-_NEXT_EVENT = re.compile(rb'}\s*,\s*{\s*"type"\s*:')
-_LAST_EVENT = re.compile(rb"}\s*]")
-
-
-def split_events_body(content: bytes, wanted: frozenset[str]) -> EventsPage | None:
-    """A ``getEvents`` response's page, parsed one event at a time; None if it cannot tell.
-
-    What :func:`parse_events_page` of the parsed body gives, without the whole body's parsed
-    tree at once (~7 KB an XDR-JSON event: 70 MB for a 10,000-event page): each event's tree
-    becomes its :class:`RawEvent` (and decoding) as soon as it is parsed, and is let go. Events
-    are cut before each ``{"type":`` that follows a ``},`` (stellar-rpc writes ``type`` first),
-    which no JSON string can hold unescaped; a cut inside an event (a nested object that starts
-    with a "type" key) leaves text that is not one JSON value, so each event is the shortest run
-    of pieces that parses. The rest (the envelope, with the events array emptied) is parsed as
-    usual and must be a plain result whose ``events`` was that array; a body that is anything
-    else (an error, another layout) is left to the whole-body parser (None). An event that is
-    malformed is reported only once the envelope proved the body a result (as the whole-body
-    parser would).
-    """
-    found = _EVENTS_KEY.search(content)
-    if found is None:
-        return None
-    start = position = found.end()
-    events: list[RawEvent] = []
-    decoded: list[DomainEvent] = []
-    returned = 0
-    malformed: MalformedResponse | None = None
-
-    def take(item: Mapping[str, Any]) -> None:
-        nonlocal returned, malformed
-        index, returned = returned, returned + 1
-        if malformed is not None:
-            return
-        try:
-            parsed = _parse_event(item, f"result.events[{index}]", wanted)
-        except MalformedResponse as exc:
-            malformed = exc
-            return
-        if parsed is not None:
-            events.append(parsed[0])
-            decoded.append(parsed[1])
-
-    if content.startswith(b"]", position):
-        end = position
-    else:
-        end = -1
-        for cut in _NEXT_EVENT.finditer(content, position):
-            item = _one_value(content[position : cut.start() + 1])
-            if item is not None:
-                take(item)
-                position = content.index(b"{", cut.start() + 1)
-        for cut in _LAST_EVENT.finditer(content, position):
-            # the last event: the shortest run that parses, ending at "}]"
-            item = _one_value(content[position : cut.start() + 1])
-            if item is not None:
-                take(item)
-                end = cut.end() - 1
-                break
-        if end < 0:
-            return None
-    try:
-        envelope = jsontext.loads(content[:start] + content[end:])
-    except ValueError:
-        return None
-    if not isinstance(envelope, dict) or envelope.get("error") is not None:
-        return None
-    result = envelope.get("result")
-    if not isinstance(result, dict) or result.get("events") != []:
-        return None
-    if malformed is not None:
-        raise malformed
-    return _page(result, events, decoded, returned)
-
-
-def _one_value(piece: bytes) -> Any:
-    """``piece`` parsed if it is one JSON object, else None."""
-    try:
-        value = jsontext.loads(piece)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _parse_event(
-    item: Any, field: str, wanted: frozenset[str]
-) -> tuple[RawEvent, DomainEvent] | None:
-    """One event and its decoding, or None for a non-contract event or one of a contract not
-    asked for.
-
-    The id is authoritative for (ledger, tx_index, op_index, event_index): it is what the node
-    orders and pages by. ``ledger``, ``transactionIndex`` and ``operationIndex`` (newer nodes)
-    must agree with it, else the page is malformed. ``event_index`` is the id's: v23+ nodes count
-    an operation's contract events (of all contracts) from 0, which for a Soroban transaction (one
-    operation) is the event's position among the transaction's contract events.
-    """
-    event = _object(item, field)
-    if _str(event, "type", field) != "contract":
-        return None
-    contract_id = _str(event, "contractId", field)
-    if contract_id not in wanted:
-        return None
-    try:
-        eid = EventId.parse(_str(event, "id", field))
-    except ValueError as exc:
-        _malformed(f"{field}.id", str(exc))
-    for key, expected in (
-        ("ledger", eid.ledger),
-        ("transactionIndex", eid.tx_index),
-        ("operationIndex", eid.op_index),
-    ):
-        given = _int(event, key, field) if key == "ledger" else _opt_int(event, key, field)
-        if given is not None and given != expected:
-            _malformed(f"{field}.{key}", f"{given} disagrees with id {eid} ({expected})")
-    closed_text = _str(event, "ledgerClosedAt", field)
-    try:
-        closed_at = datetime.fromisoformat(closed_text)
-    except ValueError:
-        _malformed(f"{field}.ledgerClosedAt", f"not ISO-8601: {closed_text!r}")
-    closed_at = (
-        closed_at.replace(tzinfo=UTC) if closed_at.tzinfo is None else closed_at.astimezone(UTC)
-    )
-    tx_hash = _str(event, "txHash", field)
-    if not _TX_HASH.match(tx_hash):
-        _malformed(f"{field}.txHash", f"not a 64-hex transaction hash: {tx_hash!r}")
-    successful = event.get("inSuccessfulContractCall", True)
-    if not isinstance(successful, bool):
-        _malformed(f"{field}.inSuccessfulContractCall", f"not a boolean: {successful!r}")
-    topic_xdr: tuple[str, ...] = ()
-    value_xdr = ""
-    topic_json: tuple[str, ...] | None = None
-    value_json: str | None = None
-    if "valueJson" in event:  # xdrFormat json; the decoder checks the values' shapes
-        # Kept as compact text: a tenth of the memory of the parsed values, and stored as is.
-        topics = _list(event, "topicJson", field)
-        value = event["valueJson"]
-        if not all(isinstance(t, dict | str) for t in topics):
-            _malformed(f"{field}.topicJson", "not a list of XDR-JSON values")
-        if not isinstance(value, dict | str):
-            _malformed(f"{field}.valueJson", "not an XDR-JSON value")
-        topic_json = tuple(jsontext.dumps(t) for t in topics)
-        value_json = jsontext.dumps(value)
-        # decode() of the texts just made, from the values already parsed
-        domain = decode_json(topics, value)
-    else:
-        topic = event.get("topic", [])
-        if not isinstance(topic, list) or not all(isinstance(t, str) and t for t in topic):
-            _malformed(f"{field}.topic", "not a list of base64 strings")
-        topic_xdr = tuple(topic)
-        value_xdr = _str(event, "value", field)
-        domain = decode_xdr(topic_xdr, value_xdr)
-    raw = RawEvent(
-        contract_id=contract_id,
-        ledger=eid.ledger,
-        ledger_closed_at=closed_at,
-        tx_hash=tx_hash,
-        tx_index=eid.tx_index,
-        op_index=eid.op_index,
-        event_index=eid.event_index,
-        topic_xdr=topic_xdr,
-        value_xdr=value_xdr,
-        in_successful_call=successful,
-        topic_json=topic_json,
-        value_json=value_json,
-    )
-    return raw, domain
-
-
-def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = body.get(key, [])  # an empty topic list is omitted
-    if not isinstance(value, list):
-        _malformed(f"{where}.{key}", "not a list")
-    return value
-
-
-def _parse_health(result: Any) -> Health:
-    body = _object(result, "result")
-    return Health(
-        status=_str(body, "status", "result"),
-        latest_ledger=_int(body, "latestLedger", "result"),
-        oldest_ledger=_int(body, "oldestLedger", "result"),
-        ledger_retention_window=_opt_int(body, "ledgerRetentionWindow", "result"),
-    )
-
-
-def _parse_latest_ledger(result: Any) -> LatestLedger:
-    body = _object(result, "result")
-    return LatestLedger(
-        sequence=_int(body, "sequence", "result"),
-        protocol_version=_int(body, "protocolVersion", "result"),
-        id=_str(body, "id", "result"),
-    )
-
-
-def _parse_network(result: Any) -> NetworkInfo:
-    body = _object(result, "result")
-    friendbot = body.get("friendbotUrl")
-    return NetworkInfo(
-        passphrase=_str(body, "passphrase", "result"),
-        protocol_version=_opt_int(body, "protocolVersion", "result"),
-        friendbot_url=friendbot if isinstance(friendbot, str) and friendbot else None,
-    )

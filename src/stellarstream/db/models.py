@@ -177,11 +177,6 @@ class ContractEventRow(Base):
     )
 
 
-# The old name, only for streams/service.py and api/routers/streams.py, which another branch
-# rewrites: rename them and delete this line once it is merged.
-ContractEvent = ContractEventRow
-
-
 class Stream(Base):
     """Projected state of one on-chain stream: a pure function of its events."""
 

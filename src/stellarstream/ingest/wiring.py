@@ -152,12 +152,23 @@ def sync_sources(
             client, limit=page_limit(settings, worker), xdr_format=settings.rpc_xdr_format
         )
     if settings.horizon_url:
-        horizon = HorizonClient(settings.horizon_url, max_retries=settings.rpc_max_retries)
+        horizon = HorizonClient(
+            settings.horizon_url,
+            timeout=settings.horizon_timeout_seconds,
+            max_retries=settings.rpc_max_retries
+            if settings.horizon_max_retries is None
+            else settings.horizon_max_retries,
+        )
         stack.callback(horizon.close)
         sources["horizon"] = HorizonSource(horizon)
     lake_location = datalake or settings.datalake_url
     if lake_location:
-        lake = DataLake(lake_location, network_passphrase=settings.network_passphrase)
+        lake = DataLake(
+            lake_location,
+            network_passphrase=settings.network_passphrase,
+            retries=settings.datalake_max_retries,
+            timeout_seconds=settings.datalake_timeout_seconds,
+        )
         stack.callback(lake.close)
         sources["datalake"] = DataLakeSource(lake)
     return sources

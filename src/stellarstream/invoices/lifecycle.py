@@ -7,18 +7,17 @@ link past ``expires_at`` reads as EXPIRED. COMPLETED, EXPIRED and CANCELED are f
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
+from stellarstream.db.invoice_status import OPEN, InvoiceStatus
 
-class InvoiceStatus(StrEnum):
-    DRAFT = "DRAFT"
-    SIGNED = "SIGNED"
-    COMPLETED = "COMPLETED"
-    EXPIRED = "EXPIRED"
-    CANCELED = "CANCELED"
-
-
-OPEN = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.SIGNED})
+__all__ = [
+    "DELETABLE",
+    "OPEN",
+    "TRANSITIONS",
+    "InvoiceStatus",
+    "allowed_from",
+    "effective_status",
+]
 
 TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.DRAFT: frozenset(

@@ -11,6 +11,8 @@ import threading
 
 import structlog
 
+from stellarstream.retry import Backoff
+
 log = structlog.get_logger(__name__)
 
 
@@ -20,7 +22,8 @@ class ChildProcess:
     def __init__(self, name: str, args: list[str], *, max_backoff: float = 30.0) -> None:
         self.name = name
         self.args = args
-        self._max_backoff = max_backoff
+        # 1 s after a clean exit, then 2, 4, ... 32 s (at most max_backoff) per failure in a row
+        self._backoff = Backoff(base=1.0, cap=max_backoff, max_exponent=5)
         self._stopping = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name=f"supervise-{name}", daemon=True)
@@ -36,7 +39,7 @@ class ChildProcess:
             if self._stopping.is_set():
                 return
             failures = failures + 1 if code != 0 else 0
-            delay = min(self._max_backoff, 2.0 ** min(failures, 5))
+            delay = self._backoff.delay(failures + 1)
             log.warning("child_exited", child=self.name, exit_code=code, restart_in_seconds=delay)
             self._stopping.wait(delay)
 

@@ -19,7 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from stellarstream.chain import events as ev
+from stellarstream.chain.stream_ids import public_id
 from stellarstream.chain.types import RawEvent
+from stellarstream.db.invoice_status import InvoiceStatus
 from stellarstream.db.models import (
     InvoiceLink,
     Stream,
@@ -27,8 +29,6 @@ from stellarstream.db.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from stellarstream.invoices.lifecycle import InvoiceStatus
-from stellarstream.streams.ids import public_id
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
 

@@ -41,6 +41,7 @@ from stellarstream import __version__
 from stellarstream.clock import Clock, utc_now
 from stellarstream.config import Settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
+from stellarstream.db.invoice_status import OPEN, InvoiceStatus
 from stellarstream.db.models import (
     InvoiceLink,
     WebhookAttempt,
@@ -48,7 +49,7 @@ from stellarstream.db.models import (
     WebhookEndpoint,
     WebhookSweep,
 )
-from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus
+from stellarstream.retry import Backoff
 from stellarstream.secretbox import SecretBox, UnreadableSecret
 from stellarstream.webhooks.outbox import DELIVERED, FAILED, PENDING, enqueue_invoice_event
 from stellarstream.webhooks.signature import sign_headers
@@ -136,6 +137,15 @@ class WebhookWorker:
         )
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._retry = Backoff(
+            base=config.retry_initial,
+            cap=config.retry_max,
+            jitter="spread",
+            spread=0.1,
+            max_exponent=40,
+        )
+        # The loop's own pause after a database error: poll * 2**failures, at most 30 s.
+        self._error_pause = Backoff(base=config.poll, cap=30.0)
         self._next_sweep = 0.0
 
     def close(self) -> None:
@@ -253,8 +263,8 @@ class WebhookWorker:
         return done(200 <= response.status_code < 300, response.status_code, excerpt)
 
     def backoff(self, attempts: int) -> float:
-        ceiling = self.config.retry_initial * float(2 ** max(0, min(attempts - 1, 40)))
-        return min(self.config.retry_max, ceiling) * self._rng.uniform(0.9, 1.1)
+        """Seconds until the next try of a delivery whose ``attempts``-th try failed."""
+        return self._retry.delay(attempts, self._rng)
 
     def record(self, claim: Claim, outcome: Outcome) -> None:
         now = self._clock()
@@ -361,7 +371,7 @@ class WebhookWorker:
                 failures = 0
             except Exception as exc:  # a database hiccup must not end the worker
                 failures += 1
-                delay = min(30.0, self.config.poll * 2**failures)
+                delay = self._error_pause.delay(failures + 1)
                 log.exception("webhook_worker_error", error=str(exc), retry_in_seconds=delay)
                 self.stop.wait(delay)
                 continue

@@ -17,7 +17,8 @@ from tests.support.db import PostgresDatabases
 
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import ContractEventRow
-from stellarstream.streams.service import Direction, Sort, StreamFilters, StreamService
+from stellarstream.streams.queries import Direction, Sort, StreamFilters
+from stellarstream.streams.service import StreamService
 
 C = ce.V2_CONTRACT
 
@@ -122,7 +123,7 @@ def test_address_in_both_directions_uses_both_indexes(big_pg: str) -> None:
     assert '"Seq Scan"' not in plan, plan
 
 
-# --- the pause lookup (streams.service.paused_contracts) ------------------------------------
+# --- the pause lookup (streams.pause.paused_contracts) --------------------------------------
 
 OTHER_CONTRACT = ce.contract(77)
 

@@ -8,6 +8,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,6 @@ from stellarstream.chain.datalake import (
     DataLake,
     DataLakeSource,
     LakeConfig,
-    LedgerNotInLake,
     batch_file_name,
     partition_name,
 )
@@ -44,6 +45,7 @@ from stellarstream.chain.meta import events_from_ledger_close_meta
 from stellarstream.chain.source import Batch, EventSource
 from stellarstream.chain.types import RawEvent
 from stellarstream.errors import (
+    LedgerNotInLake,
     MalformedResponse,
     RangeUnavailable,
     SourceError,
@@ -335,6 +337,7 @@ class Traffic:
 
     fail_first: int = 0  # answer 503 to the first N GETs of every object
     status: int = 503
+    retry_after: str | None = None  # the failures' Retry-After header
     delay: float = 0.0
     requests: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
@@ -364,7 +367,10 @@ class Faults:
             if t.delay and path.endswith(".zst"):
                 await asyncio.sleep(t.delay)
             if attempt <= t.fail_first and path.endswith(".zst"):
-                await send({"type": "http.response.start", "status": t.status, "headers": []})
+                headers = (
+                    [] if t.retry_after is None else [(b"retry-after", t.retry_after.encode())]
+                )
+                await send({"type": "http.response.start", "status": t.status, "headers": headers})
                 await send({"type": "http.response.body", "body": b"try later"})
                 return
             await self.app(scope, receive, send)
@@ -419,6 +425,22 @@ def test_http_5xx_is_retried(served: tuple[str, Traffic, Path, list[str]]) -> No
             e for e in _direct(BIG) if 10 <= e.ledger <= 20
         ]
     assert [traffic.requests[f"/lake/{keys[seq - 2]}"] for seq in range(10, 21)] == [3] * 11
+
+
+def test_http_retry_after_http_date_is_honoured(
+    served: tuple[str, Traffic, Path, list[str]],
+) -> None:
+    url, traffic, _, keys = served
+    later = datetime.now(UTC) + timedelta(seconds=4)
+    traffic.fail_first, traffic.status = 1, 429
+    traffic.retry_after = format_datetime(later, usegmt=True)
+    sleeps: list[float] = []
+    with _http_lake(url, retries=1, sleep=sleeps.append) as lake:
+        assert _events(DataLakeSource(lake).batches([], 10, 10)) == [
+            e for e in _direct(BIG) if e.ledger == 10
+        ]
+    assert len(sleeps) == 1 and 2.0 <= sleeps[0] <= 4.0
+    assert traffic.requests[f"/lake/{keys[8]}"] == 2
 
 
 def test_http_5xx_gives_up(served: tuple[str, Traffic, Path, list[str]]) -> None:

@@ -140,6 +140,20 @@ def register(
     return body
 
 
+def post_link(http: httpx.Client, auth: dict[str, str], **fields: object) -> httpx.Response:
+    """Create an invoice link over HTTP (``invoice_body`` with ``fields``): ``invoice.created``
+    is queued for the issuer's endpoints that want it."""
+    return http.post(LINKS, json=invoice_body(**fields), headers=auth)
+
+
+def queue_one(http: httpx.Client, auth: dict[str, str], url: str) -> dict[str, object]:
+    """Register an endpoint at ``url`` and create a link: one delivery queued for it. Returns
+    the endpoint as registered (with its secret)."""
+    created = register(http, auth, url)
+    post_link(http, auth)
+    return created
+
+
 def deliveries(database_url: str) -> list[WebhookDelivery]:
     engine = make_engine(database_url)
     try:
@@ -147,6 +161,27 @@ def deliveries(database_url: str) -> list[WebhookDelivery]:
             return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
     finally:
         engine.dispose()
+
+
+def queued_at(database_url: str) -> datetime:
+    """When the one delivery queued so far was created (a fake clock set there: it is due)."""
+    (row,) = deliveries(database_url)
+    return row.created_at
+
+
+def retry_until_final(
+    worker: WebhookWorker, clock: FakeClock, database_url: str
+) -> tuple[WebhookDelivery, list[float]]:
+    """Attempt the one queued delivery, moving ``clock`` to each retry, until it is no longer
+    PENDING: the final row and the delays (seconds) the worker scheduled between attempts."""
+    delays = []
+    while True:
+        assert worker.run_once() == 1
+        (row,) = deliveries(database_url)
+        if row.status != "PENDING":
+            return row, delays
+        delays.append((row.next_attempt_at - clock()).total_seconds())
+        clock.now = row.next_attempt_at  # due now: the next pass claims it
 
 
 def readme_handler() -> Callable[[str, bytes, dict[str, str]], object]:
@@ -282,7 +317,7 @@ def test_every_status_change_is_delivered_signed(
     secret = str(register(http, auth, url)["secret"])
     # created -> signed (the payer's transaction, sent) -> completed (the indexer sees it)
     # -> a stream event of the paying stream
-    paid = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    paid = post_link(http, auth).json()
     tx_hash = pay(http, paid["slug"])["txHash"]
     with sessions() as session:  # type: ignore[operator]
         link = session.scalar(select(InvoiceLink).where(InvoiceLink.slug == paid["slug"]))
@@ -290,15 +325,11 @@ def test_every_status_change_is_delivered_signed(
     ingest(database_url, replace(payment(link, stream_id=11, ledger=40), tx_hash=tx_hash))
     ingest(database_url, withdrawal(11, tx=502, ledger=41))
     # created -> canceled
-    voided = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    voided = post_link(http, auth).json()
     patch = http.patch(f"{LINKS}/{voided['id']}/status", json={"status": "CANCELED"}, headers=auth)
     assert patch.status_code == 200
     # created -> expired (a sweep notices)
-    expiring = http.post(
-        LINKS,
-        json=invoice_body(expiresAt=(clock() + timedelta(seconds=60)).isoformat()),
-        headers=auth,
-    ).json()
+    expiring = post_link(http, auth, expiresAt=(clock() + timedelta(seconds=60)).isoformat()).json()
     worker = worker_for(sessions, ahead(clock))
     worker.sweep_expired()
     clock.advance(61)
@@ -371,7 +402,7 @@ def test_only_subscribed_event_types_are_queued(
 ) -> None:
     register(http, auth, "https://a.example.com/", eventTypes=["invoice.canceled"])
     register(http, auth, "https://b.example.com/", eventTypes=["invoice.*"])
-    link = http.post(LINKS, json=invoice_body(), headers=auth).json()
+    link = post_link(http, auth).json()
     http.patch(f"{LINKS}/{link['id']}/status", json={"status": "CANCELED"}, headers=auth)
     queued = sorted((d.event_type, d.endpoint_id) for d in deliveries(database_url))
     assert [t for t, _ in queued] == ["invoice.canceled", "invoice.canceled", "invoice.created"]
@@ -385,8 +416,7 @@ def test_retries_on_500_then_success_recording_every_attempt(
     clock: FakeClock,
 ) -> None:
     with running_receiver(fail_first=2) as (url, hook):
-        created = register(http, auth, url)
-        http.post(LINKS, json=invoice_body(), headers=auth)
+        created = queue_one(http, auth, url)
         worker = worker_for(sessions, ahead(clock))
         assert worker.run_once() == 1
         (first,) = deliveries(database_url)
@@ -414,19 +444,10 @@ def test_backoff_grows_and_gives_up_after_the_retry_window(
         retry_initial=30, retry_max=3600, retry_window=86400, batch=5, concurrency=1
     )
     with running_receiver(fail_first=10**6) as (url, hook):
-        register(http, auth, url)
-        http.post(LINKS, json=invoice_body(), headers=auth)
-        (row,) = deliveries(database_url)
-        clock.now = row.created_at
+        queue_one(http, auth, url)
+        clock.now = queued_at(database_url)
         worker = worker_for(sessions, clock, config)
-        delays = []
-        while True:
-            assert worker.run_once() == 1
-            (row,) = deliveries(database_url)
-            if row.status != "PENDING":
-                break
-            delays.append((row.next_attempt_at - clock()).total_seconds())
-            clock.now = row.next_attempt_at  # due now: the next pass claims it
+        row, delays = retry_until_final(worker, clock, database_url)
         assert row.status == "FAILED"
         assert worker.run_once() == 0  # never again
     assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66  # 30 s, doubling (+-10 %)
@@ -446,11 +467,9 @@ def test_a_lease_that_runs_out_is_claimed_again_and_a_late_result_is_ignored(
     database_url: str,
 ) -> None:
     url, hook = receiver
-    register(http, auth, url)
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    queue_one(http, auth, url)
     clock = FakeClock()
-    (row,) = deliveries(database_url)
-    clock.now = row.created_at
+    clock.now = queued_at(database_url)
     config = WorkerConfig(lease=60, concurrency=1)
     crashed = worker_for(sessions, clock, config, worker_id="crashed")
     (claim,) = crashed.claim()  # ... and the process dies before delivering
@@ -540,7 +559,7 @@ def test_deleting_an_endpoint_drops_its_queue(
 ) -> None:
     kept = register(http, auth, "https://kept.example.com/")
     dropped = register(http, auth, "https://dropped.example.com/")
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    post_link(http, auth)
     assert len(deliveries(database_url)) == 2
     assert http.delete(f"{HOOKS}/{dropped['id']}", headers=auth).status_code == 204
     assert [d.endpoint_id for d in deliveries(database_url)] == [kept["id"]]
@@ -580,7 +599,7 @@ def test_no_secret_is_stored_in_clear(
     created = register(http, auth, url)
     rotated = http.post(f"{HOOKS}/{created['id']}/rotate-secret", headers=auth)
     assert rotated.status_code == 200, rotated.text
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    post_link(http, auth)
     drain(worker_for(sessions, ahead(clock)), lambda: len(hook.accepted) == 1)
     raw = raw_contents(database_url)
     assert raw  # the database was read
@@ -615,7 +634,7 @@ def test_a_rotated_secret_keeps_signing_for_24_hours(
     listed = http.get(f"{HOOKS}/{created['id']}", headers=auth).json()
     assert listed["previousSecretExpiresAt"] == body["previousSecretExpiresAt"]
     assert "secret" not in listed
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    post_link(http, auth)
     at = FakeClock(clock())  # the worker's time (which secrets sign is its decision)
     worker = worker_for(sessions, at)
     drain(worker, lambda: len(hook.accepted) == 1)
@@ -624,7 +643,7 @@ def test_a_rotated_secret_keeps_signing_for_24_hours(
     assert Webhook(new).verify(during.body, during.headers) == during.json
     assert Webhook(old).verify(during.body, during.headers) == during.json
     at.advance(24 * 3600 + 1)  # the overlap is over
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    post_link(http, auth)
     drain(worker, lambda: len(hook.accepted) == 2)
     after = hook.accepted[1]
     assert len(after.headers["webhook-signature"].split(" ")) == 1
@@ -648,19 +667,10 @@ def test_default_retries_back_off_for_three_days_recording_every_attempt(
     assert (config.retry_initial, config.retry_max, config.retry_window) == (30, 6 * 3600, 259200)
     at = FakeClock()
     with running_receiver(fail_first=10**6) as (url, hook):
-        created = register(http, auth, url)
-        http.post(LINKS, json=invoice_body(), headers=auth)
-        (row,) = deliveries(database_url)
-        at.now = row.created_at
+        created = queue_one(http, auth, url)
+        at.now = queued_at(database_url)
         worker = worker_for(sessions, at, replace(config, concurrency=1))
-        delays = []
-        while True:
-            assert worker.run_once() == 1
-            (row,) = deliveries(database_url)
-            if row.status != "PENDING":
-                break
-            delays.append((row.next_attempt_at - at()).total_seconds())
-            at.now = row.next_attempt_at
+        row, delays = retry_until_final(worker, at, database_url)
         assert row.status == "FAILED"
         assert worker.run_once() == 0
         assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and 108 <= delays[2] <= 132
@@ -692,9 +702,8 @@ def test_retry_sends_a_delivery_again_with_the_same_webhook_id(
 ) -> None:
     gives_up = replace(FAST, retry_window=0.01)  # FAILED after one failed attempt
     with running_receiver(fail_first=2) as (url, hook):
-        created = register(http, auth, url)
+        created = queue_one(http, auth, url)
         secret = str(created["secret"])
-        http.post(LINKS, json=invoice_body(), headers=auth)
         worker = worker_for(sessions, ahead(clock), gives_up)
         assert worker.run_once() == 1
         (row,) = deliveries(database_url)
@@ -743,11 +752,11 @@ def test_replay_since_queues_deliveries_again_with_their_event_ids(
     created = register(http, auth, url)
     stranger = sign_in(http, Keypair.random())  # (now: a token's iat must not be ahead of time)
     start = clock()
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    post_link(http, auth)
     clock.advance(60)
     since = clock()
     for _ in range(2):
-        http.post(LINKS, json=invoice_body(), headers=auth)
+        post_link(http, auth)
     worker = worker_for(sessions, clock)
     drain(worker, lambda: len(hook.accepted) == 3)
     early, *late = [d.event_id for d in deliveries(database_url)]  # by id: creation order
@@ -798,8 +807,7 @@ def test_a_secret_the_key_cannot_decrypt_is_not_sent_and_says_why(
 ) -> None:
     """A worker given another STELLARSTREAM_SECRETS_KEY cannot sign: it sends nothing."""
     url, hook = receiver
-    register(http, auth, url)
-    http.post(LINKS, json=invoice_body(), headers=auth)
+    queue_one(http, auth, url)
     wrong = WebhookWorker(sessions, FAST, SecretBox(new_key()), clock=ahead(clock))  # type: ignore[arg-type]
     assert wrong.run_once() == 1
     (row,) = deliveries(database_url)

@@ -6,10 +6,11 @@ import random
 
 import pytest
 
+from stellarstream.api.presenters import stream_document
 from stellarstream.api.schemas.common import TokenInfoOut
-from stellarstream.api.schemas.streams import StreamOut, stream_document
+from stellarstream.api.schemas.streams import StreamOut
+from stellarstream.chain.stream_ids import public_id
 from stellarstream.db.models import Stream
-from stellarstream.streams.ids import public_id
 from stellarstream.streams.view import amounts_of, status_of
 from stellarstream.tokens.directory import TokenInfo
 

@@ -14,7 +14,7 @@ from stellar_sdk import scval
 from stellar_sdk import xdr as x
 from tests.support import contract_events as ce
 
-from stellarstream.chain.decode import decode, decode_json, decode_scvals, generic_json
+from stellarstream.chain.decode import decode, decode_json, decode_scvals
 from stellarstream.chain.events import (
     EVENT_TYPES,
     Archived,
@@ -46,6 +46,7 @@ from stellarstream.chain.events import (
     stream_id_of,
     to_json,
 )
+from stellarstream.chain.scval_json import generic_json
 
 EVENTS_JSON = Path(__file__).parents[2] / "fixtures/stellar/rpc/examples/Events.json"
 

@@ -27,21 +27,20 @@ from tests.support.stellar_rpc import (
 
 from stellarstream.chain import rpc as rpc_module
 from stellarstream.chain.decode import decode
+from stellarstream.chain.event_ids import EventId, scanned_through
 from stellarstream.chain.rpc import (
     MAX_LEDGERS_PER_REQUEST,
-    EventId,
+    RetryInfo,
+    RpcClient,
+    RpcSource,
+    XdrFormat,
+)
+from stellarstream.chain.rpc_results import (
     EventsPage,
     Health,
     LatestLedger,
     NetworkInfo,
-    RetryInfo,
-    RpcClient,
-    RpcError,
-    RpcSource,
-    XdrFormat,
     parse_events_page,
-    parse_retry_after,
-    scanned_through,
     split_events_body,
 )
 from stellarstream.chain.source import Batch, EventSource
@@ -50,10 +49,12 @@ from stellarstream.config import Settings
 from stellarstream.errors import (
     MalformedResponse,
     RangeUnavailable,
+    RpcError,
     SourceError,
     SourceUnavailable,
 )
 from stellarstream.ingest.backfill.batching import joined
+from stellarstream.retry import retry_after as parse_retry_after
 
 OURS = ce.V2_CONTRACT
 OTHER = ce.V1_CONTRACT

@@ -4,18 +4,19 @@ FastAPI's own pages load Swagger UI and ReDoc from a CDN (a blank page without t
 and start Swagger UI with an inline script (refused by a strict CSP). Here the assets come from
 the ``fastapi-offline`` package (Swagger UI 5 and ReDoc 2, files installed with it), each
 loaded with its Subresource Integrity hash, and the start-up script is a file of this origin.
+The pages are ``templates/docs_*.html``, rendered by :func:`.render.html` under their own CSP.
 """
 
 from __future__ import annotations
 
-import secrets
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from markupsafe import escape
 
 from stellarstream.api.pages.assets import Bundle, packaged, sri
+from stellarstream.api.pages.render import html
 
 ASSETS_PATH = "/docs/assets"
 ASSETS_PACKAGE = ("fastapi_offline", "static")
@@ -70,22 +71,18 @@ def csp(nonce: str, *, inline_styles: bool = False) -> str:
     )
 
 
-def _page(body: str, nonce: str, *, inline_styles: bool = False) -> HTMLResponse:
-    return HTMLResponse(
-        body,
-        headers={
-            "Content-Security-Policy": csp(nonce, inline_styles=inline_styles),
-            "Cache-Control": "no-cache",
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-        },
-    )
-
-
-def _script(item: Bundle) -> str:
-    return (
-        f'<script src="{item.url}" integrity="{item.integrity}" crossorigin="anonymous"></script>'
+def _page(
+    request: Request, template: str, name: str, *, inline_styles: bool = False, **context: Any
+) -> HTMLResponse:
+    """A docs page (``templates/docs_*.html``) under the docs' CSP, revalidated on each load."""
+    return html(
+        template,
+        policy=lambda nonce: csp(nonce, inline_styles=inline_styles),
+        cache_control="no-cache",
+        title=f"{request.app.title} - {name}",
+        favicon=asset("favicon.png"),
+        openapi_url=_openapi_url(request),
+        **context,
     )
 
 
@@ -96,26 +93,13 @@ def _openapi_url(request: Request) -> str:
 
 @router.get("/docs")
 def swagger_ui(request: Request) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    css, favicon = asset("swagger-ui.css"), asset("favicon.png")
-    title = escape(f"{request.app.title} - Swagger UI")
-    body = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="{favicon.url}">
-<link rel="stylesheet" href="{css.url}" integrity="{css.integrity}" crossorigin="anonymous">
-</head>
-<body>
-<div id="swagger-ui" data-openapi-url="{escape(_openapi_url(request))}"></div>
-{_script(asset("swagger-ui-bundle.js"))}
-{_script(INIT)}
-</body>
-</html>
-"""
-    return _page(body, nonce)
+    return _page(
+        request,
+        "docs_swagger.html",
+        "Swagger UI",
+        stylesheets=[asset("swagger-ui.css")],
+        scripts=[asset("swagger-ui-bundle.js"), INIT],
+    )
 
 
 @router.get("/docs/init.js")
@@ -129,24 +113,14 @@ def swagger_ui_init() -> Response:
 
 @router.get("/redoc")
 def redoc(request: Request) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    favicon = asset("favicon.png")
-    title = escape(f"{request.app.title} - ReDoc")
-    body = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="{favicon.url}">
-</head>
-<body>
-<redoc spec-url="{escape(_openapi_url(request))}"></redoc>
-{_script(asset("redoc.standalone.js"))}
-</body>
-</html>
-"""
-    return _page(body, nonce, inline_styles=True)
+    return _page(
+        request,
+        "docs_redoc.html",
+        "ReDoc",
+        inline_styles=True,
+        stylesheets=[],
+        scripts=[asset("redoc.standalone.js")],
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from stellarstream.api.deps import Context
 from stellarstream.api.pages import format as fmt
 from stellarstream.api.pages.render import html
+from stellarstream.chain.stream_ids import public_id
 from stellarstream.db.models import InvoiceLink, Stream
 from stellarstream.errors import NotFound, StellarStreamError
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
@@ -47,7 +48,6 @@ from stellarstream.invoices.payment import (
     TransactionRequest,
     payments_missing_setting,
 )
-from stellarstream.streams.ids import public_id
 
 log = structlog.get_logger(__name__)
 

@@ -7,6 +7,7 @@ carry the response's nonce; nothing inline runs.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import HTMLResponse
@@ -69,10 +70,13 @@ def html(
     *,
     walletconnect_project_id: str = "",
     bundle_name: str | None = None,
+    policy: Callable[[str], str] | None = None,
+    cache_control: str = "no-store",
     **context: Any,
 ) -> HTMLResponse:
     """``template`` rendered with a fresh nonce, served with the CSP and no-store headers; the
-    invoice page's bundle unless ``bundle_name`` names another."""
+    invoice page's bundle unless ``bundle_name`` names another. ``policy``: another page's CSP
+    for the nonce (the docs pages'), ``cache_control``: another ``Cache-Control``."""
     nonce = secrets.token_urlsafe(16)
     body = templates.get_template(template).render(
         nonce=nonce,
@@ -85,8 +89,12 @@ def html(
         body,
         status_code=status_code,
         headers={
-            "Content-Security-Policy": csp(nonce, walletconnect=bool(walletconnect_project_id)),
-            "Cache-Control": "no-store",
+            "Content-Security-Policy": (
+                policy(nonce)
+                if policy is not None
+                else csp(nonce, walletconnect=bool(walletconnect_project_id))
+            ),
+            "Cache-Control": cache_control,
             "Referrer-Policy": "no-referrer",  # the slug is the capability: never leak it
             "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "DENY",

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from stellarstream.api.deps import AppContext, Context
-from stellarstream.api.routers.streams import event_out, stream_service, streams_out
+from stellarstream.api.deps import AppContext, Context, stream_service
+from stellarstream.api.presenters import live_message, streams_out
 from stellarstream.chain.addresses import require_address
+from stellarstream.chain.stream_ids import parse_public_id
 from stellarstream.db.models import Stream
 from stellarstream.streams.feed import ChangeFeed, Message, Subscriber, listen_url, message_frame
-from stellarstream.streams.ids import parse_public_id
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 HEARTBEAT_SECONDS = 15.0
@@ -45,10 +45,7 @@ def fetch(context: AppContext, after: int) -> tuple[list[Message], int]:
         for event in events:
             key = (event.contract_id, event.stream_id or 0)
             current, row = outs.get(key), by_key.get(key)
-            payload = {
-                "event": event_out(event).model_dump(mode="json", by_alias=True),
-                "stream": current.model_dump(mode="json", by_alias=True) if current else None,
-            }
+            payload = live_message(event, current)
             parties = frozenset((row.sender, row.receiver)) if row else frozenset()
             messages.append(Message(event.id, key, parties, message_frame(event.id, payload)))
         return messages, events[-1].id

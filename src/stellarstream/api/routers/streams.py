@@ -1,9 +1,7 @@
-"""Streams: thin HTTP translation over :class:`StreamService`."""
+"""Streams: thin HTTP translation over :class:`StreamService` (JSON built in ``api.presenters``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
@@ -14,7 +12,14 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from stellarstream.api.deps import AppContext, Context
+from stellarstream.api.deps import AppContext, Context, Streams, stream_service
+from stellarstream.api.presenters import (
+    event_out,
+    stats_document,
+    stream_document,
+    streams_out,
+    yield_fields,
+)
 from stellarstream.api.routing import DirectRoute
 from stellarstream.api.schemas.streams import (
     ContractSyncOut,
@@ -29,46 +34,20 @@ from stellarstream.api.schemas.streams import (
     SyncStatusOut,
     YieldOut,
     YieldProjectionOut,
-    stream_document,
 )
 from stellarstream.chain.addresses import require_address
 from stellarstream.chain.source import ledgers_behind
+from stellarstream.chain.stream_ids import parse_public_id
 from stellarstream.db.hot import CompiledRead
-from stellarstream.db.models import ContractEvent, Stream
 from stellarstream.errors import NotFound
 from stellarstream.pagination import decode_cursor, encode_cursor
-from stellarstream.streams import yields
-from stellarstream.streams.ids import parse_public_id, public_id
-from stellarstream.streams.service import (
-    ONE_STREAM,
-    Direction,
-    Sort,
-    StreamFilters,
-    StreamService,
-)
+from stellarstream.streams import export, yields
+from stellarstream.streams.queries import ONE_STREAM, Direction, Sort, StreamFilters
+from stellarstream.streams.service import StreamService
 from stellarstream.streams.view import StreamStatus
-from stellarstream.tokens.directory import TokenDirectory
 
 router = APIRouter(prefix="/api/v1", tags=["streams"])
 AVERAGE_LEDGER_SECONDS = 5
-
-
-async def get_stream_service(context: Context) -> StreamService:  # async: no thread hop
-    return stream_service(context)
-
-
-def stream_service(context: AppContext) -> StreamService:
-    """The stream queries with this process's caches."""
-    return StreamService(
-        context.sessions,
-        context.clock,
-        context.settings.contract_ids,
-        context.stats_cache,
-        context.pause_cache,
-    )
-
-
-Streams = Annotated[StreamService, Depends(get_stream_service)]
 
 
 def get_session(context: Context) -> Iterator[Session]:
@@ -79,22 +58,6 @@ def get_session(context: Context) -> Iterator[Session]:
 # scope="function": the session (and its pooled connection) is released when the handler
 # returns, not after the response is sent, so keep-alive clients do not hold two at once.
 DB = Annotated[Session, Depends(get_session, scope="function")]
-
-
-def streams_out(
-    service: StreamService, session: Session, streams: list[Stream], tokens: TokenDirectory
-) -> list[StreamOut]:
-    """The models of ORM streams (the routes off the hot path: search, history, live)."""
-    now = service.now()
-    # status_of only asks about these streams' contracts: look up their pause state alone.
-    paused = service.paused_contracts(session, {s.contract_id for s in streams})
-    slugs = service.invoice_slugs(session, streams)
-    return [
-        StreamOut.model_validate(
-            stream_document(s, now, paused, slugs.get(s.id), tokens.document(s.token))
-        )
-        for s in streams
-    ]
 
 
 T = TypeVar("T")
@@ -121,19 +84,6 @@ async def read(context: AppContext, work: Callable[[Connection], T]) -> T:
 def json_response(content: Any) -> Response:
     """JSON the hot reads built themselves (already in the response model's shape)."""
     return Response(orjson.dumps(content), media_type="application/json")
-
-
-def event_out(event: ContractEvent) -> StreamEventOut:
-    return StreamEventOut(
-        type=event.event_type,
-        ledger=event.ledger,
-        ledger_closed_at=event.ledger_closed_at,
-        tx_hash=event.tx_hash,
-        tx_index=event.tx_index,
-        op_index=event.op_index,
-        event_index=event.event_index,
-        decoded=event.decoded,
-    )
 
 
 def _address(value: str | None, field: str, kinds: str = "GC") -> str | None:
@@ -190,91 +140,16 @@ async def list_streams(
 @router.get("/streams/export.csv", response_class=StreamingResponse)
 def export_csv(
     context: Context,
-    service: Streams,
     address: str = Query(description="G... or C... address: its streams, sent and received"),
 ) -> StreamingResponse:
     """Accounting export: one row per event of the address's streams."""
     require_address(address, "address", kinds="GC")
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "stream",
-                "direction",
-                "event",
-                "ledger",
-                "time",
-                "tx_hash",
-                "token",
-                "field",
-                "amount_base_units",
-                "amount_token_units",
-                "token_symbol",  # last: columns before it keep their places
-            ]
-        )
-        with context.sessions() as session:
-            for stream, event in service.export_rows(session, address):
-                direction = "out" if stream.sender == address else "in"
-                token = context.tokens.known(stream.token)
-                amounts: list[tuple[str, int | None]] = [*_amount_fields(event.decoded)]
-                amounts = amounts or [("", None)]
-                for field, value in amounts:
-                    units = "" if value is None else _token_units(value, token.decimals)
-                    writer.writerow(
-                        [
-                            public_id(stream.contract_id, stream.stream_id),
-                            direction,
-                            event.event_type,
-                            event.ledger,
-                            event.ledger_closed_at.isoformat(),
-                            event.tx_hash,
-                            stream.token,
-                            field,
-                            "" if value is None else value,
-                            units,
-                            token.symbol or "",
-                        ]
-                    )
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     filename = f"stellarstream-{address[:8]}.csv"
     return StreamingResponse(
-        rows(),
+        export.csv_chunks(context.sessions, address, context.tokens),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-_AMOUNT_FIELDS = (
-    "amount",
-    "withdrawn_total",
-    "to_receiver",
-    "to_sender",
-    "relayer_fee",
-    "extra",
-    "new_total",
-    "total",
-    "withdrawn",
-    "total_amount",
-    "gross",
-    "remaining",
-)
-
-
-def _amount_fields(decoded: dict[str, object]) -> list[tuple[str, int]]:
-    return [(f, int(str(decoded[f]))) for f in _AMOUNT_FIELDS if decoded.get(f) is not None]
-
-
-def _token_units(value: int, decimals: int) -> str:
-    """Base units as a fixed-point decimal string (exact for any i128: integer arithmetic)."""
-    whole, fraction = divmod(abs(value), 10**decimals)
-    sign = "-" if value < 0 else ""
-    return f"{sign}{whole}.{fraction:0{decimals}d}" if decimals else f"{sign}{whole}"
 
 
 async def get_stream(stream_id: str, request: Request) -> Response:
@@ -338,29 +213,13 @@ def stream_history(
     )
 
 
-def _yield_fields(
-    context: Context, stream: Stream, estimate: yields.YieldEstimate, now: int
-) -> dict[str, object]:
-    return {
-        "stream": public_id(stream.contract_id, stream.stream_id),
-        "yield_enabled": estimate.enabled,
-        "vault": estimate.vault,
-        "apy_bps": estimate.apy_bps,
-        "rate_source": estimate.rate_source,
-        "principal_locked": estimate.principal_locked,
-        "accrued_estimate": estimate.accrued,
-        "recipient": estimate.recipient,
-        "as_of": now,
-    }
-
-
 @router.get("/streams/{stream_id}/yield", response_model=YieldOut)
 def stream_yield(stream_id: str, context: Context, service: Streams, session: DB) -> YieldOut:
     """Yield estimate for a yield-enabled stream (zeros and yieldEnabled=false otherwise)."""
     stream = service.get(session, stream_id)
     now = service.now()
     estimate = yields.estimate(context.settings, stream, now)
-    return YieldOut.model_validate(_yield_fields(context, stream, estimate, now))
+    return YieldOut.model_validate(yield_fields(stream, estimate, now))
 
 
 @router.get("/streams/{stream_id}/yield/projection", response_model=YieldProjectionOut)
@@ -377,7 +236,7 @@ def stream_yield_projection(
     estimate, projected, total = yields.projection(context.settings, stream, now, days)
     return YieldProjectionOut.model_validate(
         {
-            **_yield_fields(context, stream, estimate, now),
+            **yield_fields(stream, estimate, now),
             "days": days,
             "projected_yield_estimate": projected,
             "projected_total_estimate": total,
@@ -397,31 +256,7 @@ async def stats(request: Request) -> Response:
 
     def work(conn: Connection) -> dict[str, Any]:
         with Session(bind=conn) as session:
-            s = service.stats(session)
-        lag = ledgers_behind(s.latest_ledger, s.network_latest_ledger)
-        return {
-            "total": s.total,
-            "active": s.active,
-            "completed": s.completed,
-            "canceled": s.canceled,
-            "paused": s.paused,
-            "archived": s.archived,
-            "uniqueSenders": s.unique_senders,
-            "uniqueReceivers": s.unique_receivers,
-            "tokens": [
-                {
-                    "token": t.token,
-                    "streams": t.streams,
-                    "valueLocked": str(t.value_locked),
-                    "totalVolume": str(t.total_volume),
-                }
-                for t in s.tokens
-            ],
-            "indexerLatestLedger": s.latest_ledger,
-            "networkLatestLedger": s.network_latest_ledger,
-            "lagLedgers": lag,
-            "asOf": s.as_of,
-        }
+            return stats_document(service.stats(session))
 
     return json_response(await read(context, work))
 

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from stellarstream.api.schemas.common import AmountOut, ApiOut, TokenInfoOut
-from stellarstream.streams.ids import public_id
-from stellarstream.streams.view import StreamStatus, amounts_of, status_of
+from stellarstream.streams.view import StreamStatus
 
 
 class StreamOut(ApiOut):
@@ -43,55 +42,6 @@ class StreamOut(ApiOut):
     created_at: int
     updated_ledger: int
     as_of: int = Field(description="The time (Unix seconds) the computed amounts and status use")
-
-
-def _amount(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def stream_document(
-    stream: Any,
-    now: int,
-    paused: frozenset[str],
-    invoice_slug: str | None,
-    token_info: dict[str, object],
-) -> dict[str, Any]:
-    """A stream's JSON exactly as :class:`StreamOut` serialises it, built straight from the
-    row (an ORM ``Stream`` or a Core row of its columns): the hot reads send it as is, with no
-    model built and validated again for data the database just gave."""
-    amounts = amounts_of(stream, now)
-    return {
-        "id": public_id(stream.contract_id, stream.stream_id),
-        "contract": stream.contract_id,
-        "streamId": stream.stream_id,
-        "version": stream.version,
-        "sender": stream.sender,
-        "receiver": stream.receiver,
-        "beneficiary": stream.beneficiary,
-        "token": stream.token,
-        "tokenInfo": token_info,
-        "totalAmount": str(stream.total_amount),
-        "withdrawnAmount": str(stream.withdrawn_amount),
-        "startTime": stream.start_time,
-        "cliffTime": stream.cliff_time,
-        "endTime": stream.end_time,
-        "status": status_of(stream, now, paused).value,
-        "streamedAmount": str(amounts.streamed),
-        "withdrawableAmount": str(amounts.withdrawable),
-        "refundableAmount": str(amounts.refundable),
-        "canceledAt": stream.cancelled_at,
-        "cancelToReceiver": _amount(stream.cancel_to_receiver),
-        "cancelToSender": _amount(stream.cancel_to_sender),
-        "archivedAt": stream.archived_at,
-        "yieldEnabled": stream.yield_enabled,
-        "memo": stream.memo,
-        "invoiceSlug": invoice_slug,
-        "createdLedger": stream.created_ledger,
-        "createdTx": stream.created_tx,
-        "createdAt": stream.created_at,
-        "updatedLedger": stream.updated_ledger,
-        "asOf": now,
-    }
 
 
 class StreamList(ApiOut):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from stellarstream.errors import RangeUnavailable, SourceError
 from stellarstream.ingest import checkpoint
 from stellarstream.ingest.live.lock import IndexerLock
 from stellarstream.ingest.record import record_batch
+from stellarstream.retry import Backoff
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +90,10 @@ class Indexer:
         self._start_ledger = start_ledger
         self._poll = poll_interval
         self._fee_bps = fee_bps
-        self._max_backoff = max_backoff
+        # equal jitter over poll * 2**failures: the first failure waits poll to 2 * poll
+        self._backoff = Backoff(
+            base=poll_interval, cap=max_backoff, jitter="equal", max_exponent=10
+        )
         # Called after each committed batch and each successful pass (the systemd watchdog).
         self._on_progress = on_progress or (lambda: None)
 
@@ -113,8 +116,7 @@ class Indexer:
                     self._skip_to_retained(exc)
                 except SourceError as exc:
                     failures += 1
-                    delay = min(self._max_backoff, self._poll * 2 ** min(failures, 10))
-                    delay = random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
+                    delay = self._backoff.delay(failures + 1)
                     log.warning(
                         "source_unavailable",
                         error=exc.message,

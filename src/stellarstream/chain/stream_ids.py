@@ -2,6 +2,8 @@
 
 ``C...`` contract ids are alphanumeric, so the last ``-`` separates the on-chain stream id.
 Where exactly one contract is configured, a bare on-chain id (``42``) is accepted too.
+Here, with the chain's other identifiers, because the layers below the read side (the
+webhooks' stream events) name streams by it too.
 """
 
 from __future__ import annotations
