@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # A backfill asks for a node's largest page (RpcSource takes a lower maximum if the node
     # says so): requests near ceil(events / 10,000) + ceil(ledgers / 10,000).
     sync_page_limit: int = Field(default=10_000, ge=1, le=10_000)
-    # Fetch and decode in a second process while this one stores (ingest.prefetch): "auto"
+    # Fetch and decode in a second process while this one stores (ingest.backfill.prefetch): "auto"
     # forks it on Linux with at least two CPUs to run on; true/false force it on or off.
     sync_worker: Literal["auto", "true", "false"] = "auto"
     # getEvents topics/values as XDR-JSON (decoded ~10x faster) or base64 XDR (older nodes)

@@ -8,8 +8,8 @@ seconds, addresses are StrKey strings (G... / C...).
 Stream ids are per contract: V1 and V2 ids are separate counters, so key streams by
 ``(contract_id, stream_id)``.
 
-No ``__slots__``: events cross a pipe from the sync's worker (``ingest.prefetch``), and a frozen
-dataclass with slots unpickles through a Python-level ``__setstate__``, twice as slow.
+No ``__slots__``: events cross a pipe from the sync's worker (``ingest.backfill.prefetch``), and
+a frozen dataclass with slots unpickles through a Python-level ``__setstate__``, twice as slow.
 """
 
 # Longer than 450 lines: it is the catalogue of the spec's 25 event kinds, one short frozen

@@ -28,7 +28,7 @@ class Batch:
     has been delivered by this batch or an earlier one, so a checkpoint may record it.
     ``cursor``: source-specific resume position after this batch (the RPC cursor), or None.
     ``decoded``: each event's decoding, in order, when whoever delivers the batch already did it
-    (the sync's worker process, ``ingest.prefetch``); None means decode on ingestion.
+    (the sync's worker process, ``ingest.backfill.prefetch``); None means decode on ingestion.
     """
 
     events: list[RawEvent]
