@@ -40,7 +40,7 @@ from stellar_sdk import Address, Keypair, SorobanDataBuilder, TransactionEnvelop
 from stellar_sdk import xdr as x
 from stellar_sdk.operation import InvokeHostFunction
 
-from stellarstream.chain.invocation import CREATE_STREAM, STREAM_ARGS_KEYS
+from nebula_sdk.lib.invocations import CREATE_STREAM, STREAM_ARGS_KEYS
 from tests.support.server import serve
 from tests.support.soroban_rpc import (
     admit,

@@ -41,25 +41,22 @@ from stellar_sdk import (
 )
 
 from stellarstream.chain.results import describe
-from stellarstream.chain.soroban import Landed, SorobanRpc
+from stellarstream.chain.soroban import ContractRpc, Landed, contract_rpc
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
 from stellarstream.db.models import InvoiceLink, PaymentRequest
 from stellarstream.errors import (
     Conflict,
     NotFound,
+    NotPayable,
+    PaymentUnavailable,
+    RpcFailed,
     SourceError,
     SourceUnavailable,
     ValidationError,
 )
 from stellarstream.invoices.lifecycle import InvoiceStatus, effective_status
-from stellarstream.invoices.payment import (
-    NotPayable,
-    PaymentRequests,
-    PaymentUnavailable,
-    RpcFailed,
-    require_payments_configured,
-)
+from stellarstream.invoices.payment import PaymentRequests, require_payments_configured
 from stellarstream.invoices.verify import differences, invoice_mismatch, signed_by
 from stellarstream.webhooks.outbox import enqueue_status_change
 
@@ -163,14 +160,14 @@ class Submissions:
         sessions: sessionmaker[Session],
         clock: Clock,
         *,
-        rpc_factory: Callable[[], SorobanRpc] | None = None,
+        rpc_factory: Callable[[], ContractRpc] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
         self._payments = PaymentRequests(settings, sessions, clock, rpc_factory=rpc_factory)
-        self._rpc_factory = rpc_factory or self._payments._default_rpc
+        self._rpc_factory = rpc_factory or (lambda: contract_rpc(settings))
         self._sleep = sleep
 
     # --- POST .../submit ---
@@ -245,7 +242,7 @@ class Submissions:
             field="signedXdr",
         )
 
-    def _release(self, rpc: SorobanRpc, link: InvoiceLink, now: datetime) -> None:
+    def _release(self, rpc: ContractRpc, link: InvoiceLink, now: datetime) -> None:
         """A new payment of a SIGNED link is allowed only once its transaction cannot land."""
         other = link.tx_hash
         assert other is not None
@@ -270,7 +267,7 @@ class Submissions:
             InvoiceStatus.SIGNED,
         )
 
-    def _wait(self, rpc: SorobanRpc, slug: str, tx_hash: str, seconds: float) -> Submission:
+    def _wait(self, rpc: ContractRpc, slug: str, tx_hash: str, seconds: float) -> Submission:
         deadline = time.monotonic() + seconds
         while True:
             landed = self._call(lambda: rpc.transaction(tx_hash))
@@ -432,7 +429,7 @@ class Submissions:
 
     # --- the RPC ---
 
-    def _rpc(self) -> SorobanRpc:
+    def _rpc(self) -> ContractRpc:
         require_payments_configured(self._settings)
         return self._rpc_factory()
 

@@ -33,8 +33,8 @@ from tests.support.payer_flow import (
 from tests.support.payer_rpc import MIN_RESOURCE_FEE, PayerRpc, SorobanState, wallet_pays
 from tests.support.server import serve
 
+from nebula_sdk.lib.invocations import STREAM_ARGS_KEYS
 from stellarstream.api.app import create_app
-from stellarstream.chain.invocation import STREAM_ARGS_KEYS
 from stellarstream.config import Settings, load_settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink

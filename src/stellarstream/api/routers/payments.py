@@ -18,7 +18,8 @@ from stellarstream.api.schemas.payments import (
     TransactionRequestIn,
     TransactionRequestOut,
 )
-from stellarstream.invoices.payment import NotPayable, PaymentRequests
+from stellarstream.errors import NotPayable
+from stellarstream.invoices.payment import PaymentRequests
 from stellarstream.invoices.service import InvoiceService
 from stellarstream.invoices.submission import Followers, SubmissionConflict, Submissions
 
