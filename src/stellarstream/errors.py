@@ -15,7 +15,6 @@ Hierarchy::
     │   ├── RangeUnavailable     the range is outside what the source keeps
     │   ├── MalformedResponse    the source answered something we cannot parse
     │   └── NotAToken            a contract answered, but not as a SEP-41 token does
-    │ contract calls and invoice payments:
     ├── AccountNotFound          422: the payer's account was never funded (or was merged)
     ├── SimulationFailed         502: the node simulated the call and it failed
     ├── PayerCannotPay           422: the simulation says the payer cannot pay (balance, trustline)

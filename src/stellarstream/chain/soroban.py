@@ -2,8 +2,7 @@
 
 :class:`ContractRpc` adds to :class:`~stellarstream.chain.rpc.RpcClient` (same retries and
 errors) the calls a transaction request needs; :func:`contract_rpc` is the one way the services
-open it. (The SDK has its own client, ``nebula_sdk.lib.rpc.SorobanRpc``, on the SDK's HTTP stack
-and errors; both build and assemble through ``nebula_sdk.lib.invocations``.)
+open it:
 
 * ``getLedgerEntries`` of the payer's ``ACCOUNT`` entry for its sequence number. The RPC, not
   Horizon: one upstream for the whole preparation (the simulation needs the RPC anyway), and the
@@ -16,6 +15,8 @@ and errors; both build and assemble through ``nebula_sdk.lib.invocations``.)
 :func:`~nebula_sdk.lib.invocations.apply_simulation`, exactly as stellar-sdk's
 ``SorobanServer.prepare_transaction`` does (a prior resource fee replaced by ``minResourceFee``,
 ``sorobanData`` from ``transactionData``, the recorded auth entries when the operation has none).
+The SDK has its own client, ``nebula_sdk.lib.rpc.SorobanRpc`` (the SDK's HTTP stack and errors);
+both build and assemble through ``nebula_sdk.lib.invocations``.
 """
 
 from __future__ import annotations
