@@ -19,9 +19,10 @@ from stellarstream.api.schemas.payments import (
     TransactionRequestOut,
 )
 from stellarstream.errors import NotPayable
+from stellarstream.invoices.followers import Followers
 from stellarstream.invoices.payment import PaymentRequests
 from stellarstream.invoices.service import InvoiceService
-from stellarstream.invoices.submission import Followers, SubmissionConflict, Submissions
+from stellarstream.invoices.submission import SubmissionConflict, Submissions
 
 router = APIRouter(prefix="/api/v1/invoice-links", tags=["payer"])
 
