@@ -12,19 +12,32 @@ Hierarchy::
     │   └── IndexerAlreadyRunning  a second live indexer on one SQLite database
     ├── RateLimited              429 (retryable)
     ├── WorkerFailed             the sync's worker process died or failed (no source can help)
-    └── SourceError              a chain data source failed
-        ├── SourceUnavailable    unreachable / timed out / 5xx after retries (retryable)
-        ├── RangeUnavailable     the range is outside what the source keeps
-        │   └── LedgerNotInLake  a data lake has no object (or no entry) for the ledger
-        ├── MalformedResponse    the source answered something we cannot parse
-        ├── RpcError             Stellar RPC answered a JSON-RPC error (not retried)
-        ├── MetaUnavailable      this Horizon keeps no transaction meta (so no events)
-        └── NoSourceCovers       no configured source can provide a ledger range (sync)
+    ├── SourceError              a chain data source failed
+    │   ├── SourceUnavailable    unreachable / timed out / 5xx after retries (retryable)
+    │   ├── RangeUnavailable     the range is outside what the source keeps
+    │   │   └── LedgerNotInLake  a data lake has no object (or no entry) for the ledger
+    │   ├── MalformedResponse    the source answered something we cannot parse
+    │   ├── RpcError             Stellar RPC answered a JSON-RPC error (not retried)
+    │   ├── MetaUnavailable      this Horizon keeps no transaction meta (so no events)
+    │   ├── NotAToken            a contract answered, but not as a SEP-41 token does
+    │   └── NoSourceCovers       no configured source can provide a ledger range (sync)
+    ├── AccountNotFound          422: the payer's account was never funded (or was merged)
+    ├── SimulationFailed         502: the node simulated the call and it failed
+    ├── PayerCannotPay           422: the simulation says the payer cannot pay (balance, trustline)
+    ├── NotPayable               409: only DRAFT and SIGNED invoice links can be paid
+    ├── RpcFailed                502: the RPC answered, but nothing a transaction can be built from
+    └── PaymentUnavailable       503: the RPC cannot serve a payment right now
+        └── PaymentsNotConfigured  no payment contract or RPC configured
 
 Domain errors become HTTP responses in one place (``api/errors.py``).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stellarstream.db.invoice_status import InvoiceStatus
 
 
 class StellarStreamError(Exception):
@@ -156,6 +169,80 @@ class MetaUnavailable(SourceError):
     def __init__(self, message: str, *, ledger: int) -> None:
         super().__init__(message)
         self.ledger = ledger
+
+
+# --- contract calls and invoice payments ---
+
+
+class NotAToken(SourceError):
+    """The contract answered, but not as a SEP-41 token does."""
+
+
+class AccountNotFound(StellarStreamError):
+    """The account has no ledger entry: it was never funded (or was merged)."""
+
+    code = "account_not_found"
+    status_code = 422
+
+
+class SimulationFailed(StellarStreamError):
+    """The node simulated the call and it failed (the contract or host rejected it);
+    ``error`` is the node's whole error text (the message keeps only its first line)."""
+
+    code = "simulation_failed"
+    status_code = 502
+
+    def __init__(self, message: str, *, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class PayerCannotPay(StellarStreamError):
+    """The simulation says the payer's account cannot make this payment (balance, trustline)."""
+
+    status_code = 422
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, field="payer")
+        self.code = code
+
+
+class NotPayable(StellarStreamError):
+    """Only DRAFT and SIGNED links can be paid; ``status`` says what the link is."""
+
+    code = "conflict"
+    status_code = 409
+
+    def __init__(self, status: InvoiceStatus) -> None:
+        super().__init__(
+            f"invoice link is {status.value}: only DRAFT or SIGNED links can be paid",
+            field="status",
+        )
+        self.status = status
+
+
+class RpcFailed(StellarStreamError):
+    """The RPC answered, but not with something a transaction can be built from."""
+
+    code = "rpc_error"
+    status_code = 502
+
+
+class PaymentUnavailable(StellarStreamError):
+    """The RPC (or its configuration) cannot serve a transaction request right now."""
+
+    code = "rpc_unavailable"
+    status_code = 503
+
+
+class PaymentsNotConfigured(PaymentUnavailable):
+    """This server cannot take payments at all (no payment contract or no RPC configured): the
+    payer is told to contact the issuer; the operator finds the setting in the log."""
+
+    code = "payments_not_configured"
+
+    def __init__(self) -> None:
+        super().__init__("this invoice cannot be paid online yet: contact the issuer")
 
 
 # --- ingestion's own errors (the live indexer's lock, the historical sync and its worker) ---

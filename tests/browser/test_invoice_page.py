@@ -33,8 +33,8 @@ from tests.support import contract_events as ce
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment
 from tests.support.payer_flow import make_settings
-from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc, wallet_pays
 from tests.support.server import serve
+from tests.support.soroban_rpc import FakeSorobanRpc, SorobanState, running_soroban_rpc, wallet_pays
 
 ISSUER = Keypair.from_raw_ed25519_seed(bytes([51]) * 32).public_key
 PAYER = Keypair.from_raw_ed25519_seed(bytes([52]) * 32)
@@ -52,13 +52,13 @@ def state() -> SorobanState:
 
 
 @pytest.fixture
-def rpc(state: SorobanState) -> Iterator[tuple[str, PayerRpc]]:
-    with running_payer_rpc(state) as served:
+def rpc(state: SorobanState) -> Iterator[tuple[str, FakeSorobanRpc]]:
+    with running_soroban_rpc(state=state) as served:
         yield served
 
 
 @pytest.fixture
-def site_settings(tmp_path: Path, database_url: str, rpc: tuple[str, PayerRpc]) -> Settings:
+def site_settings(tmp_path: Path, database_url: str, rpc: tuple[str, FakeSorobanRpc]) -> Settings:
     return make_settings(tmp_path, database_url, rpc[0])
 
 
@@ -183,7 +183,7 @@ def test_paying_shows_a_qr_of_the_short_wallet_link(
     page: Any,
     site: str,
     site_settings: Settings,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
     database_url: str,
     clock: FakeClock,
     shot: Any,

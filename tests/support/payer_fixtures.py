@@ -17,8 +17,8 @@ from stellarstream.db.models import InvoiceLink
 from tests.support.clock import FakeClock
 from tests.support.invoice_flow import create_link
 from tests.support.payer_flow import ISSUER, make_settings, payer_state
-from tests.support.payer_rpc import PayerRpc, SorobanState, running_payer_rpc
 from tests.support.server import serve
+from tests.support.soroban_rpc import FakeSorobanRpc, SorobanState, running_soroban_rpc
 
 
 @pytest.fixture
@@ -27,13 +27,13 @@ def state() -> SorobanState:
 
 
 @pytest.fixture
-def rpc(state: SorobanState) -> Iterator[tuple[str, PayerRpc]]:
-    with running_payer_rpc(state) as served:
+def rpc(state: SorobanState) -> Iterator[tuple[str, FakeSorobanRpc]]:
+    with running_soroban_rpc(state=state) as served:
         yield served
 
 
 @pytest.fixture
-def pay_settings(tmp_path: Path, database_url: str, rpc: tuple[str, PayerRpc]) -> Settings:
+def pay_settings(tmp_path: Path, database_url: str, rpc: tuple[str, FakeSorobanRpc]) -> Settings:
     return make_settings(tmp_path, database_url, rpc[0])
 
 

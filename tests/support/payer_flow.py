@@ -16,7 +16,7 @@ from stellar_sdk import Keypair, TransactionEnvelope
 
 from stellarstream.config import Settings, load_settings
 from tests.support import contract_events as ce
-from tests.support.payer_rpc import SorobanState
+from tests.support.soroban_rpc import SorobanState
 
 URL = "/api/v1/invoice-links"
 ISSUER = Keypair.from_raw_ed25519_seed(bytes([41]) * 32)

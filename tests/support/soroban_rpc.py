@@ -1,6 +1,15 @@
-"""A fake Soroban RPC node for contract calls: the fake Stellar RPC plus ``getLedgerEntries``
-(accounts), ``simulateTransaction``, ``sendTransaction`` and ``getTransaction``, and a small
-in-memory StellarStream V2 contract (``create_stream``, ``withdraw``, ``cancel``, ``top_up``).
+"""The one fake Soroban RPC node of the tests: the fake Stellar RPC plus ``getLedgerEntries``
+(accounts), ``simulateTransaction``, ``sendTransaction`` and ``getTransaction``.
+
+Its contract calls are answered two ways:
+
+* by a small in-memory StellarStream V2 contract at ``contract_id`` (``create_stream``,
+  ``withdraw``, ``cancel``, ``top_up``): the SDK's and the wallet's tests run real calls on it;
+* for the contracts in :attr:`SorobanState.contracts`, as a node prepares a payer's
+  ``create_stream`` (the invoice payment tests): a plausible footprint (contract instance and
+  code, token instance, payer and contract balances, the new stream entry), the source-account
+  auth of the call and its token transfer, the new stream id as return value; sent, it lands
+  without running anything (``compact``: a minimal footprint and auth, for a QR-sized URI).
 
 Responses follow the recorded shapes in ``tests/fixtures/stellar/rpc`` (the success
 ``getTransaction`` meta and result are the recorded ones with our return value and events put in;
@@ -15,40 +24,50 @@ Usage::
         ...  # SDK calls
         envelope = node.submitted[-1]            # decoded TransactionEnvelope
         node.simulation_errors.append(contract_error(3))
+    with running_soroban_rpc(state=SorobanState(contracts={ce.V2_CONTRACT})) as (url, node):
+        ...  # invoice payments
+
+:func:`wallet_pays` is a wallet that sends a signed envelope itself and waits for its result.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from stellar_sdk import Address, Keypair, SorobanDataBuilder, TransactionEnvelope, scval
 from stellar_sdk import xdr as x
 from stellar_sdk.exceptions import BadSignatureError
 from stellar_sdk.operation import InvokeHostFunction
 
+from nebula_sdk.lib.invocations import CREATE_STREAM, STREAM_ARGS_KEYS
 from tests.support import contract_events as ce
 from tests.support.server import serve
 from tests.support.stellar_rpc import Chain, FakeStellarRpc, RpcFault, recorded_method_result
 
 __all__ = [
+    "MIN_RESOURCE_FEE",
     "STREAM_ARGS_TYPES",
     "FakeSorobanRpc",
-    "admit",
+    "SorobanState",
+    "account_entry_xdr",
     "contract_error",
-    "final_result",
+    "rpc_call",
     "running_soroban_rpc",
-    "sent_base",
-    "transaction_answer",
     "tx_result",
+    "wallet_pays",
 ]
 
 INVALID_PARAMS = -32602
+MIN_RESOURCE_FEE = 90_353
+"""As in the recorded successful simulation."""
 
 STREAM_ARGS_TYPES: dict[str, tuple[x.SCValType, ...]] = {
     "affiliate": (x.SCValType.SCV_ADDRESS, x.SCValType.SCV_VOID),
@@ -117,6 +136,22 @@ class Outcome:
     events: list[ce.Encoded]
 
 
+@dataclass
+class SorobanState:
+    """Ledger state the fake node simulates against and the one-shot answers it owes."""
+
+    contracts: set[str] = field(default_factory=set)  # prepared as a node prepares payments
+    accounts: dict[str, int] = field(default_factory=dict)  # G... -> sequence number
+    next_stream_id: int = 0
+    simulation_error: str | None = None  # force every simulation to fail with this text
+    compact: bool = False  # a minimal footprint and auth: a SEP-7 URI small enough for a QR
+    send_statuses: deque[str] = field(default_factory=deque)  # one-shot "ERROR"/"TRY_AGAIN_LATER"
+    fail_next: bool = False  # the next transaction sent lands FAILED (the contract call traps)
+    pending_polls: int = 1  # NOT_FOUND answers to getTransaction before a sent one is final
+    # Token contracts' SEP-41 metadata: C... -> (symbol, name, decimals), read by simulation.
+    tokens: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+
+
 def _address(val: x.SCVal) -> str:
     if val.type != x.SCValType.SCV_ADDRESS:
         raise ContractFailure(E_INVALID_ARGS)
@@ -152,10 +187,10 @@ def stream_args_fields(arg: x.SCVal) -> dict[str, x.SCVal]:
 class FakeSorobanRpc(FakeStellarRpc):
     """:class:`FakeStellarRpc` plus contract calls. Attributes tests use:
 
-    ``accounts`` (G... -> sequence number), ``streams`` (the contract's state), ``submitted``
-    and ``simulated`` (decoded envelopes), ``simulation_errors`` / ``send_statuses`` (queued
-    one-shot answers: an error text; ``"ERROR"`` or ``"TRY_AGAIN_LATER"``), ``fail_next`` (the
-    next landed transaction FAILS), ``pending_polls`` (NOT_FOUND answers before a tx is final).
+    ``state`` (:class:`SorobanState`; ``accounts``, ``tokens``, ``send_statuses``, ``fail_next``
+    and ``pending_polls`` are its fields), ``streams`` (the in-memory contract's state),
+    ``submitted`` and ``simulated`` (decoded envelopes), ``simulation_errors`` (queued one-shot
+    simulation error texts), ``transactions`` (hash -> final ``getTransaction`` answer).
     """
 
     def __init__(
@@ -164,24 +199,47 @@ class FakeSorobanRpc(FakeStellarRpc):
         *,
         contract_id: str = ce.V2_CONTRACT,
         accounts: dict[str, int] | None = None,
+        state: SorobanState | None = None,
         **options: Any,
     ) -> None:
         super().__init__(chain, **options)
         self.contract_id = contract_id
-        self.accounts: dict[str, int] = dict(accounts or {})
+        self.state = state if state is not None else SorobanState()
+        self.state.accounts.update(accounts or {})
         self.streams: dict[int, FakeStream] = {}
-        self.next_stream_id = 0
         self.submitted: list[TransactionEnvelope] = []
         self.simulated: list[TransactionEnvelope] = []
         self.simulation_errors: deque[str] = deque()
-        self.send_statuses: deque[str] = deque()
-        self.fail_next = False
-        self.pending_polls = 1
         self.transactions: dict[str, dict[str, Any]] = {}
         self._polls: dict[str, int] = {}
-        # Token contracts (C... -> (symbol, name, decimals)): their SEP-41 metadata functions
-        # answer in simulation; any other contract fails there as a missing function does.
-        self.tokens: dict[str, tuple[str, str, int]] = {}
+
+    @property
+    def accounts(self) -> dict[str, int]:
+        return self.state.accounts
+
+    @property
+    def tokens(self) -> dict[str, tuple[str, str, int]]:
+        return self.state.tokens
+
+    @property
+    def send_statuses(self) -> deque[str]:
+        return self.state.send_statuses
+
+    @property
+    def fail_next(self) -> bool:
+        return self.state.fail_next
+
+    @fail_next.setter
+    def fail_next(self, value: bool) -> None:
+        self.state.fail_next = value
+
+    @property
+    def pending_polls(self) -> int:
+        return self.state.pending_polls
+
+    @pending_polls.setter
+    def pending_polls(self, value: int) -> None:
+        self.state.pending_polls = value
 
     # --- dispatch ---
 
@@ -215,8 +273,8 @@ class FakeSorobanRpc(FakeStellarRpc):
 
     def _get_ledger_entries(self, params: dict[str, Any]) -> dict[str, Any]:
         keys = params.get("keys")
-        if not isinstance(keys, list) or not keys:
-            raise RpcFault(INVALID_PARAMS, "keys must be a non-empty list")
+        if not isinstance(keys, list) or not keys or len(keys) > 200:
+            raise RpcFault(INVALID_PARAMS, "keys must be a list of 1-200 base64 LedgerKeys")
         entries = []
         for key_xdr in keys:
             try:
@@ -231,7 +289,7 @@ class FakeSorobanRpc(FakeStellarRpc):
             entries.append(
                 {
                     "key": key_xdr,
-                    "xdr": _account_entry(account, self.accounts[account]).to_xdr(),
+                    "xdr": account_entry_xdr(account, self.accounts[account]),
                     "lastModifiedLedgerSeq": self.chain.latest_ledger - 1,
                 }
             )
@@ -260,11 +318,16 @@ class FakeSorobanRpc(FakeStellarRpc):
     def _simulate(self, params: dict[str, Any]) -> dict[str, Any]:
         envelope = self._envelope(params)
         self.simulated.append(envelope)
+        latest = self.chain.latest_ledger
         if self.simulation_errors:
             return self._failed_simulation(self.simulation_errors.popleft())
+        if self.state.simulation_error is not None:
+            return _host_failure(self.state.simulation_error, latest)
         metadata = self._token_metadata(envelope)
         if metadata is not None:
             return metadata
+        if _called_contract(envelope) in self.state.contracts:
+            return payment_simulation(envelope, self.state, latest)
         try:
             function, args = self._invocation(envelope)
             outcome = self._run(function, args, dry_run=True)
@@ -292,9 +355,8 @@ class FakeSorobanRpc(FakeStellarRpc):
         }
 
     def _token_metadata(self, envelope: TransactionEnvelope) -> dict[str, Any] | None:
-        return token_metadata_answer(
-            envelope, self.tokens, self.chain.latest_ledger, skip={self.contract_id}
-        )
+        skip = {self.contract_id, *self.state.contracts}
+        return token_metadata_answer(envelope, self.tokens, self.chain.latest_ledger, skip=skip)
 
     def _failed_simulation(self, error: str) -> dict[str, Any]:
         # The recorded FailedSimulationResult shape: error, events, cost, latestLedger.
@@ -367,13 +429,13 @@ class FakeSorobanRpc(FakeStellarRpc):
         if total <= 0 or end <= start or cliff < start:
             raise ContractFailure(E_INVALID_ARGS)
         memo = None if f["memo"].type == x.SCValType.SCV_VOID else scval.from_symbol(f["memo"])
-        sid = self.next_stream_id
+        sid = self.state.next_stream_id
         events = [ce.create_v2(sid, sender, receiver, token, total, start, cliff, end, now, memo)]
         if memo is not None:
             events.append(ce.split_exec(sid, sender, receiver, total, memo, now))
         if not dry_run:
             self.streams[sid] = FakeStream(sender, receiver, token, total, start, cliff, end)
-            self.next_stream_id += 1
+            self.state.next_stream_id += 1
         return Outcome(scval.to_uint64(sid), sender, events)
 
     # --- submission ---
@@ -387,6 +449,14 @@ class FakeSorobanRpc(FakeStellarRpc):
         if not applied:
             return answer
         tx_hash = envelope.hash_hex()
+        contract = _called_contract(envelope)
+        if contract != self.contract_id or contract in self.state.contracts:
+            # a payment contract's call (or anything else): it lands without running
+            failed, self.fail_next = self.fail_next, False
+            landed = final_result(self.chain, envelope, self.chain.advance(), failed=failed)
+            self.transactions[tx_hash] = landed
+            self._polls[tx_hash] = self.pending_polls
+            return answer
         function, args = self._invocation(envelope)
         ledger = self.chain.advance()
         outcome = None
@@ -417,7 +487,7 @@ class FakeSorobanRpc(FakeStellarRpc):
         return transaction_answer(self.chain, self.transactions, self._polls, params)
 
 
-# --- sendTransaction and getTransaction (shared with tests.support.payer_rpc) ---
+# --- sendTransaction and getTransaction ---
 
 
 def _close_time(chain: Chain, ledger: int) -> str:
@@ -570,6 +640,139 @@ def running_soroban_rpc(
         yield url + "/", node
 
 
+def rpc_call(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One JSON-RPC call to the node at ``url``; its ``result``."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    response = httpx.post(url, json=body, timeout=10)
+    response.raise_for_status()
+    answer = response.json()
+    assert "result" in answer, answer
+    result: dict[str, Any] = answer["result"]
+    return result
+
+
+def wallet_pays(url: str, signed_xdr: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    """A wallet that submits ``signed_xdr`` itself: ``sendTransaction``, then ``getTransaction``
+    until it is final; that final answer (``txHash``, ``status``)."""
+    sent = rpc_call(url, "sendTransaction", {"transaction": signed_xdr})
+    assert sent["status"] == "PENDING", sent
+    deadline = time.monotonic() + timeout
+    while True:
+        landed = rpc_call(url, "getTransaction", {"hash": sent["hash"]})
+        if landed["status"] != "NOT_FOUND":
+            return landed
+        assert time.monotonic() < deadline, f"{sent['hash']} did not land"
+        time.sleep(0.02)
+
+
+# --- a payer's create_stream, prepared as a node does (SorobanState.contracts) ---
+
+
+def _called_contract(envelope: TransactionEnvelope) -> str | None:
+    ops = envelope.transaction.operations
+    if len(ops) != 1 or not isinstance(ops[0], InvokeHostFunction):
+        return None
+    invoke = ops[0].host_function.invoke_contract
+    return None if invoke is None else Address.from_xdr_sc_address(invoke.contract_address).address
+
+
+def _host_failure(message: str, latest_ledger: int) -> dict[str, Any]:
+    return {
+        "error": f"host invocation failed\n\nCaused by:\n    HostError: {message}\n",
+        "events": [],
+        "cost": {"cpuInsns": "0", "memBytes": "0"},
+        "latestLedger": latest_ledger,
+    }
+
+
+def payment_simulation(
+    envelope: TransactionEnvelope, state: SorobanState, latest: int
+) -> dict[str, Any]:
+    """``simulateTransaction`` of a call on one of ``state.contracts``: the recorded
+    ``SuccessfulSimulationResult`` shape for a payer's ``create_stream``, the recorded
+    ``FailedSimulationResult`` shape for anything else."""
+    operation = envelope.transaction.operations[0]
+    assert isinstance(operation, InvokeHostFunction)
+    invoke = operation.host_function.invoke_contract
+    assert invoke is not None
+    contract = Address.from_xdr_sc_address(invoke.contract_address).address
+    function = invoke.function_name.sc_symbol.decode()
+    if function != CREATE_STREAM or len(invoke.args) != 1:
+        return _host_failure(f"Error(WasmVm, InvalidAction): no function {function!r}/1", latest)
+    fields = _struct(invoke.args[0])
+    if fields is None or tuple(fields) != STREAM_ARGS_KEYS:
+        return _host_failure("Error(Value, UnexpectedType): args is not a StreamArgs", latest)
+    source = envelope.transaction.source.account_id
+    sender = scval.from_address(fields["sender"]).address
+    if sender != source:
+        return _host_failure("Error(Auth, InvalidAction): sender must authorize", latest)
+    token = scval.from_address(fields["token"]).address
+    amount = scval.from_int128(fields["total_amount"])
+    stream_id = state.next_stream_id
+    state.next_stream_id += 1
+    stream_key = _contract_data_key(
+        contract, scval.to_vec([scval.to_symbol("Stream"), scval.to_uint64(stream_id)])
+    )
+    read_only = [_instance_key(contract), _code_key(contract), _instance_key(token)]
+    read_write = [_balance_key(token, sender), _balance_key(token, contract), stream_key]
+    if state.compact:  # small enough for a QR code, whatever the slug and times
+        read_only, read_write = [], []
+    data = (
+        SorobanDataBuilder()
+        .set_read_only(read_only)
+        .set_read_write(read_write)
+        .set_resources(2_654_001, 3_548, 1_124)
+        .set_resource_fee(MIN_RESOURCE_FEE)
+        .build()
+    )
+    transfer = x.SorobanAuthorizedInvocation(
+        function=x.SorobanAuthorizedFunction(
+            x.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
+            contract_fn=x.InvokeContractArgs(
+                contract_address=Address(token).to_xdr_sc_address(),
+                function_name=x.SCSymbol(b"transfer"),
+                args=[
+                    scval.to_address(sender),
+                    scval.to_address(contract),
+                    scval.to_int128(amount),
+                ],
+            ),
+        ),
+        sub_invocations=[],
+    )
+    auth = x.SorobanAuthorizationEntry(
+        credentials=x.SorobanCredentials(
+            x.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT
+        ),
+        root_invocation=x.SorobanAuthorizedInvocation(
+            function=x.SorobanAuthorizedFunction(
+                x.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
+                contract_fn=invoke,
+            ),
+            sub_invocations=[] if state.compact else [transfer],
+        ),
+    )
+    return {
+        "transactionData": data.to_xdr(),
+        "minResourceFee": str(MIN_RESOURCE_FEE),
+        "events": [],
+        "results": [{"auth": [auth.to_xdr()], "xdr": scval.to_uint64(stream_id).to_xdr()}],
+        "cost": {"cpuInsns": "1635562", "memBytes": "1295756"},
+        "latestLedger": latest,
+    }
+
+
+def _struct(value: x.SCVal) -> dict[str, x.SCVal] | None:
+    if value.type != x.SCValType.SCV_MAP or value.map is None:
+        return None
+    out: dict[str, x.SCVal] = {}
+    for entry in value.map.sc_map:
+        if entry.key.type != x.SCValType.SCV_SYMBOL or entry.key.sym is None:
+            return None
+        out[entry.key.sym.sc_symbol.decode()] = entry.val
+    return out
+
+
 # --- XDR helpers ---
 
 
@@ -583,10 +786,11 @@ def _account_id(account_id: x.AccountID) -> str:
     return str(Keypair.from_raw_ed25519_public_key(raw.uint256).public_key)
 
 
-def _account_entry(account: str, sequence: int) -> x.LedgerEntryData:
+def account_entry_xdr(account_id: str, sequence: int, balance: int = 10_000 * 10**7) -> str:
+    """The ``LedgerEntryData`` XDR of a plain funded account."""
     entry = x.AccountEntry(
-        account_id=Keypair.from_public_key(account).xdr_account_id(),
-        balance=x.Int64(10_000 * 10**7),
+        account_id=Keypair.from_public_key(account_id).xdr_account_id(),
+        balance=x.Int64(balance),
         seq_num=x.SequenceNumber(x.Int64(sequence)),
         num_sub_entries=x.Uint32(0),
         inflation_dest=None,
@@ -596,18 +800,35 @@ def _account_entry(account: str, sequence: int) -> x.LedgerEntryData:
         signers=[],
         ext=x.AccountEntryExt(0),
     )
-    return x.LedgerEntryData(x.LedgerEntryType.ACCOUNT, account=entry)
+    return str(x.LedgerEntryData(x.LedgerEntryType.ACCOUNT, account=entry).to_xdr())
 
 
-def _instance_key(contract_id: str) -> x.LedgerKey:
+def _contract_data_key(contract: str, key: x.SCVal) -> x.LedgerKey:
     return x.LedgerKey(
         x.LedgerEntryType.CONTRACT_DATA,
         contract_data=x.LedgerKeyContractData(
-            contract=Address(contract_id).to_xdr_sc_address(),
-            key=x.SCVal(x.SCValType.SCV_LEDGER_KEY_CONTRACT_INSTANCE),
+            contract=Address(contract).to_xdr_sc_address(),
+            key=key,
             durability=x.ContractDataDurability.PERSISTENT,
         ),
     )
+
+
+def _code_key(contract: str) -> x.LedgerKey:
+    wasm_hash = hashlib.sha256(f"wasm of {contract}".encode()).digest()
+    return x.LedgerKey(
+        x.LedgerEntryType.CONTRACT_CODE, contract_code=x.LedgerKeyContractCode(x.Hash(wasm_hash))
+    )
+
+
+def _balance_key(token: str, holder: str) -> x.LedgerKey:
+    return _contract_data_key(
+        token, scval.to_vec([scval.to_symbol("Balance"), scval.to_address(holder)])
+    )
+
+
+def _instance_key(contract_id: str) -> x.LedgerKey:
+    return _contract_data_key(contract_id, x.SCVal(x.SCValType.SCV_LEDGER_KEY_CONTRACT_INSTANCE))
 
 
 def _auth_entry(

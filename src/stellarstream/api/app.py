@@ -45,7 +45,8 @@ from stellarstream.db.engine import (
     make_sessionmaker,
 )
 from stellarstream.db.hot import HotReads
-from stellarstream.invoices.submission import Followers, Submissions
+from stellarstream.invoices.followers import Followers
+from stellarstream.invoices.submission import Submissions
 from stellarstream.streams.cache import VersionedCache
 from stellarstream.tokens.directory import TokenDirectory
 

@@ -1,7 +1,8 @@
-"""Preparing a Soroban transaction over Stellar RPC: the payer's account, simulation, assembly.
+"""Contract calls over Stellar RPC: the payer's account, simulation, assembly, sending.
 
-:class:`SorobanRpc` adds to :class:`~stellarstream.chain.rpc.RpcClient` (same retries and errors)
-the two calls a transaction request needs:
+:class:`ContractRpc` adds to :class:`~stellarstream.chain.rpc.RpcClient` (same retries and
+errors) the calls a transaction request needs; :func:`contract_rpc` is the one way the services
+open it:
 
 * ``getLedgerEntries`` of the payer's ``ACCOUNT`` entry for its sequence number. The RPC, not
   Horizon: one upstream for the whole preparation (the simulation needs the RPC anyway), and the
@@ -10,42 +11,29 @@ the two calls a transaction request needs:
 * ``sendTransaction`` and ``getTransaction`` for a payer's signed envelope (:class:`Sent`,
   :class:`Landed`).
 
-:func:`assemble` applies a simulation to the transaction exactly as stellar-sdk's
-``SorobanServer.prepare_transaction`` does (fee += ``minResourceFee``, ``sorobanData`` from
-``transactionData``, the recorded auth entries when the operation has none).
+:func:`assemble` applies a parsed simulation with the SDK's
+:func:`~nebula_sdk.lib.invocations.apply_simulation`, exactly as stellar-sdk's
+``SorobanServer.prepare_transaction`` does (a prior resource fee replaced by ``minResourceFee``,
+``sorobanData`` from ``transactionData``, the recorded auth entries when the operation has none).
+The SDK has its own client, ``nebula_sdk.lib.rpc.SorobanRpc`` (the SDK's HTTP stack and errors);
+both build and assemble through ``nebula_sdk.lib.invocations``.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from stellar_sdk import Account, Keypair, TransactionEnvelope
 from stellar_sdk import xdr as x
-from stellar_sdk.operation import InvokeHostFunction
 
+from nebula_sdk.lib.invocations import apply_simulation
 from stellarstream.chain.rpc import RpcClient
-from stellarstream.errors import MalformedResponse, StellarStreamError
+from stellarstream.config import Settings
+from stellarstream.errors import AccountNotFound, MalformedResponse, SimulationFailed
 
-
-class AccountNotFound(StellarStreamError):
-    """The account has no ledger entry: it was never funded (or was merged)."""
-
-    code = "account_not_found"
-    status_code = 422
-
-
-class SimulationFailed(StellarStreamError):
-    """The node simulated the call and it failed (the contract or host rejected it);
-    ``error`` is the node's whole error text (the message keeps only its first line)."""
-
-    code = "simulation_failed"
-    status_code = 502
-
-    def __init__(self, message: str, *, error: str = "") -> None:
-        super().__init__(message)
-        self.error = error
+INTERACTIVE_RETRIES = 2
+"""A person is waiting: retry a flaky RPC briefly, then answer 503."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +78,11 @@ def account_key(account_id: str) -> x.LedgerKey:
     )
 
 
-class SorobanRpc(RpcClient):
-    """An :class:`RpcClient` that can also load accounts and simulate transactions."""
+class ContractRpc(RpcClient):
+    """An :class:`RpcClient` that can also load accounts, simulate, send and look up
+    transactions."""
 
-    def __enter__(self) -> SorobanRpc:
+    def __enter__(self) -> ContractRpc:
         return self
 
     def get_account(self, account_id: str) -> Account:
@@ -110,6 +99,7 @@ class SorobanRpc(RpcClient):
         return result
 
     def simulate(self, envelope: TransactionEnvelope) -> Simulation:
+        """``simulateTransaction`` of ``envelope``, parsed."""
         return self._call(
             "simulateTransaction", {"transaction": envelope.to_xdr()}, _parse_simulation
         )
@@ -138,21 +128,32 @@ class SorobanRpc(RpcClient):
         return assemble(envelope, simulation)
 
 
+def contract_rpc(
+    settings: Settings, *, timeout: float | None = None, max_retries: int | None = None
+) -> ContractRpc:
+    """A :class:`ContractRpc` of ``settings.rpc_url``. By default for a person waiting: the
+    configured timeout, at most :data:`INTERACTIVE_RETRIES` retries with short backoff."""
+    if max_retries is None:
+        max_retries = min(settings.rpc_max_retries, INTERACTIVE_RETRIES)
+    return ContractRpc(
+        settings.rpc_url,
+        timeout=settings.rpc_timeout_seconds if timeout is None else timeout,
+        max_retries=max_retries,
+        backoff_initial=0.2,
+        backoff_max=1.0,
+    )
+
+
 def assemble(envelope: TransactionEnvelope, simulation: Simulation) -> TransactionEnvelope:
     """A copy of ``envelope`` with the simulation's footprint, resource fee and auth applied."""
     if simulation.transaction_data is None or simulation.min_resource_fee is None:
         raise MalformedResponse("simulateTransaction answered without transactionData")
-    prepared = copy.deepcopy(envelope)
-    prepared.signatures = []
-    tx = prepared.transaction
-    if tx.soroban_data is not None:
-        tx.fee -= tx.soroban_data.resource_fee.int64
-    tx.fee += simulation.min_resource_fee
-    tx.soroban_data = x.SorobanTransactionData.from_xdr(simulation.transaction_data)
-    operation = tx.operations[0]
-    if isinstance(operation, InvokeHostFunction) and not operation.auth:
-        operation.auth = [x.SorobanAuthorizationEntry.from_xdr(a) for a in simulation.auth]
-    return prepared
+    return apply_simulation(
+        envelope,
+        transaction_data=simulation.transaction_data,
+        min_resource_fee=simulation.min_resource_fee,
+        auth=simulation.auth,
+    )
 
 
 def _parse_account(result: Any, account_id: str) -> Account | None:

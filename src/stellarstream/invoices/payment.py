@@ -23,45 +23,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from stellar_sdk import Network, StrKey
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
+from nebula_sdk.lib.invocations import StreamArgs, create_stream_transaction
 from stellarstream.chain.addresses import base_account
-from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
 from stellarstream.chain.results import simulation_problem
-from stellarstream.chain.soroban import SimulationFailed, SorobanRpc
+from stellarstream.chain.soroban import ContractRpc, contract_rpc
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
 from stellarstream.db.models import InvoiceLink, PaymentRequest
 from stellarstream.errors import (
     NotFound,
+    NotPayable,
+    PayerCannotPay,
+    PaymentsNotConfigured,
+    PaymentUnavailable,
+    RpcFailed,
+    SimulationFailed,
     SourceError,
     SourceUnavailable,
-    StellarStreamError,
     ValidationError,
 )
-from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
+from stellarstream.invoices.lifecycle import OPEN, effective_status
 
 log = structlog.get_logger("stellarstream.invoices")
 
 BASE_FEE = 100
 """Inclusion fee in stroops, added to the simulation's resource fee."""
-RPC_MAX_RETRIES = 2
-"""A person is waiting: retry a flaky RPC briefly, then answer 503."""
-
-
-class PaymentUnavailable(StellarStreamError):
-    """The RPC (or its configuration) cannot serve a transaction request right now."""
-
-    code = "rpc_unavailable"
-    status_code = 503
-
-
-class PaymentsNotConfigured(PaymentUnavailable):
-    """This server cannot take payments at all (no payment contract or no RPC configured): the
-    payer is told to contact the issuer; the operator finds the setting in the log."""
-
-    code = "payments_not_configured"
-
-    def __init__(self) -> None:
-        super().__init__("this invoice cannot be paid online yet: contact the issuer")
 
 
 def payments_missing_setting(settings: Settings) -> str | None:
@@ -82,37 +68,6 @@ def require_payments_configured(settings: Settings) -> None:
     if missing is not None:
         log.warning("payments_not_configured", code=PaymentsNotConfigured.code, missing=missing)
         raise PaymentsNotConfigured
-
-
-class RpcFailed(StellarStreamError):
-    """The RPC answered, but not with something a transaction can be built from."""
-
-    code = "rpc_error"
-    status_code = 502
-
-
-class PayerCannotPay(StellarStreamError):
-    """The simulation says the payer's account cannot make this payment (balance, trustline)."""
-
-    status_code = 422
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, field="payer")
-        self.code = code
-
-
-class NotPayable(StellarStreamError):
-    """Only DRAFT and SIGNED links can be paid; ``status`` says what the link is."""
-
-    code = "conflict"
-    status_code = 409
-
-    def __init__(self, status: InvoiceStatus) -> None:
-        super().__init__(
-            f"invoice link is {status.value}: only DRAFT or SIGNED links can be paid",
-            field="status",
-        )
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,21 +118,12 @@ class PaymentRequests:
         sessions: sessionmaker[Session],
         clock: Clock,
         *,
-        rpc_factory: Callable[[], SorobanRpc] | None = None,
+        rpc_factory: Callable[[], ContractRpc] | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
-        self._rpc_factory = rpc_factory or self._default_rpc
-
-    def _default_rpc(self) -> SorobanRpc:
-        return SorobanRpc(
-            self._settings.rpc_url,
-            timeout=self._settings.rpc_timeout_seconds,
-            max_retries=min(self._settings.rpc_max_retries, RPC_MAX_RETRIES),
-            backoff_initial=0.2,
-            backoff_max=1.0,
-        )
+        self._rpc_factory = rpc_factory or (lambda: contract_rpc(settings))
 
     def link(self, slug: str) -> InvoiceLink:
         with self._sessions() as session:

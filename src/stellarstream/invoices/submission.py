@@ -12,7 +12,7 @@ Two ways in, both public (the slug is the capability), neither trusting the call
 * :meth:`Submissions.report` (``POST .../submitted {txHash}``, wallets that submit themselves):
   SIGNED only once ``getTransaction`` shows the hash as a successful ``create_stream`` paying
   this invoice (memo = slug, the invoice contract, its receiver, token, amount, duration). Not
-  on the network yet: 202, and :class:`Followers` checks again in the background for
+  on the network yet: 202, and ``invoices/followers.py`` checks again in the background for
   ``INVOICE_FOLLOW_SECONDS``. A random hash changes nothing.
 
 COMPLETED still comes only from the indexer (a ``create_v2`` with memo = slug), or from the
@@ -25,7 +25,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -41,25 +40,22 @@ from stellar_sdk import (
 )
 
 from stellarstream.chain.results import describe
-from stellarstream.chain.soroban import Landed, SorobanRpc
+from stellarstream.chain.soroban import ContractRpc, Landed, contract_rpc
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
 from stellarstream.db.models import InvoiceLink, PaymentRequest
 from stellarstream.errors import (
     Conflict,
     NotFound,
+    NotPayable,
+    PaymentUnavailable,
+    RpcFailed,
     SourceError,
     SourceUnavailable,
     ValidationError,
 )
 from stellarstream.invoices.lifecycle import InvoiceStatus, effective_status
-from stellarstream.invoices.payment import (
-    NotPayable,
-    PaymentRequests,
-    PaymentUnavailable,
-    RpcFailed,
-    require_payments_configured,
-)
+from stellarstream.invoices.payment import PaymentRequests, require_payments_configured
 from stellarstream.invoices.verify import differences, invoice_mismatch, signed_by
 from stellarstream.webhooks.outbox import enqueue_status_change
 
@@ -67,9 +63,6 @@ log = structlog.get_logger(__name__)
 
 TX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 CAS_ATTEMPTS = 5
-FOLLOW_WORKERS = 4
-FOLLOW_MAX = 256
-"""Transactions followed at once per process; more are refused (202 without a follow-up)."""
 
 NETWORK_NAMES = {
     Network.PUBLIC_NETWORK_PASSPHRASE: "the public network (mainnet)",
@@ -163,14 +156,14 @@ class Submissions:
         sessions: sessionmaker[Session],
         clock: Clock,
         *,
-        rpc_factory: Callable[[], SorobanRpc] | None = None,
+        rpc_factory: Callable[[], ContractRpc] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
         self._payments = PaymentRequests(settings, sessions, clock, rpc_factory=rpc_factory)
-        self._rpc_factory = rpc_factory or self._payments._default_rpc
+        self._rpc_factory = rpc_factory or (lambda: contract_rpc(settings))
         self._sleep = sleep
 
     # --- POST .../submit ---
@@ -245,7 +238,7 @@ class Submissions:
             field="signedXdr",
         )
 
-    def _release(self, rpc: SorobanRpc, link: InvoiceLink, now: datetime) -> None:
+    def _release(self, rpc: ContractRpc, link: InvoiceLink, now: datetime) -> None:
         """A new payment of a SIGNED link is allowed only once its transaction cannot land."""
         other = link.tx_hash
         assert other is not None
@@ -270,7 +263,7 @@ class Submissions:
             InvoiceStatus.SIGNED,
         )
 
-    def _wait(self, rpc: SorobanRpc, slug: str, tx_hash: str, seconds: float) -> Submission:
+    def _wait(self, rpc: ContractRpc, slug: str, tx_hash: str, seconds: float) -> Submission:
         deadline = time.monotonic() + seconds
         while True:
             landed = self._call(lambda: rpc.transaction(tx_hash))
@@ -432,7 +425,7 @@ class Submissions:
 
     # --- the RPC ---
 
-    def _rpc(self) -> SorobanRpc:
+    def _rpc(self) -> ContractRpc:
         require_payments_configured(self._settings)
         return self._rpc_factory()
 
@@ -445,42 +438,3 @@ class Submissions:
             ) from exc
         except SourceError as exc:
             raise RpcFailed(f"the Stellar RPC failed: {exc.message}") from exc
-
-
-class Followers:
-    """Background checks of pending transactions, a few threads per API process, bounded."""
-
-    def __init__(self, submissions: Callable[[], Submissions]) -> None:
-        self._submissions = submissions
-        self._pool = ThreadPoolExecutor(FOLLOW_WORKERS, thread_name_prefix="invoice-follow")
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._active: set[tuple[str, str]] = set()
-
-    def follow(self, slug: str, tx_hash: str) -> bool:
-        """Start following ``tx_hash`` for ``slug``; False if it already is or too many are."""
-        key = (slug, tx_hash)
-        with self._lock:
-            if key in self._active or len(self._active) >= FOLLOW_MAX or self._stop.is_set():
-                return False
-            self._active.add(key)
-        self._pool.submit(self._run, key)
-        return True
-
-    def _run(self, key: tuple[str, str]) -> None:
-        try:
-            self._submissions().follow(*key, self._stop)
-        except Exception:  # a background check must never take the worker down
-            log.exception("invoice_follow_failed", slug=key[0], tx_hash=key[1])
-        finally:
-            with self._lock:
-                self._active.discard(key)
-
-    @property
-    def active(self) -> int:
-        with self._lock:
-            return len(self._active)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -20,8 +20,8 @@ from stellar_sdk import xdr as x
 from stellar_sdk.exceptions import BadSignatureError
 from stellar_sdk.operation import InvokeHostFunction
 
+from nebula_sdk.lib.invocations import CREATE_STREAM, STREAM_ARGS_KEYS
 from stellarstream.chain.addresses import base_account
-from stellarstream.chain.invocation import CREATE_STREAM, STREAM_ARGS_KEYS
 from stellarstream.db.models import InvoiceLink
 
 FIELD_NAMES = {

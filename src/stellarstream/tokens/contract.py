@@ -13,18 +13,14 @@ from stellar_sdk import Account, TransactionBuilder, scval
 from stellar_sdk import xdr as x
 
 from stellarstream.chain.addresses import is_account
-from stellarstream.chain.soroban import SorobanRpc
-from stellarstream.errors import SourceError
+from stellarstream.chain.soroban import ContractRpc
+from stellarstream.errors import NotAToken
 
-__all__ = ["ChainToken", "NotAToken", "classic_issuer", "read_token"]
+__all__ = ["ChainToken", "classic_issuer", "read_token"]
 
 # Simulation needs a source account but does not load it: any well-formed one works.
 _SIMULATION_SOURCE = "GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF"
 MAX_DECIMALS = 38  # an i128 has 39 digits
-
-
-class NotAToken(SourceError):
-    """The contract answered, but not as a SEP-41 token does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +30,7 @@ class ChainToken:
     decimals: int
 
 
-def _call(rpc: SorobanRpc, contract_id: str, function: str, passphrase: str) -> x.SCVal:
+def _call(rpc: ContractRpc, contract_id: str, function: str, passphrase: str) -> x.SCVal:
     envelope = (
         TransactionBuilder(Account(_SIMULATION_SOURCE, 0), passphrase, base_fee=100)
         .append_invoke_contract_function_op(contract_id, function, [])
@@ -56,7 +52,7 @@ def _text(value: x.SCVal, what: str) -> str:
     raise NotAToken(f"{what}() returned {value.type.name}, not a string")
 
 
-def read_token(rpc: SorobanRpc, contract_id: str, passphrase: str) -> ChainToken:
+def read_token(rpc: ContractRpc, contract_id: str, passphrase: str) -> ChainToken:
     """``symbol()``, ``name()`` and ``decimals()`` of ``contract_id``.
 
     Raises :class:`NotAToken` when a call fails in simulation or answers the wrong type, and

@@ -30,12 +30,12 @@ from stellar_sdk import Asset
 
 from stellarstream.chain.addresses import short
 from stellarstream.chain.horizon import HorizonClient
-from stellarstream.chain.soroban import SorobanRpc
+from stellarstream.chain.soroban import ContractRpc, contract_rpc
 from stellarstream.clock import Clock
 from stellarstream.config import Settings
 from stellarstream.db.models import InvoiceLink, StreamTotal, TokenMetadata
-from stellarstream.errors import SourceError
-from stellarstream.tokens.contract import ChainToken, NotAToken, classic_issuer, read_token
+from stellarstream.errors import NotAToken, SourceError
+from stellarstream.tokens.contract import ChainToken, classic_issuer, read_token
 
 __all__ = ["TokenDirectory", "TokenInfo"]
 
@@ -88,7 +88,7 @@ class TokenDirectory:
         sessions: sessionmaker[Session],
         clock: Clock,
         *,
-        rpc_factory: Callable[[], SorobanRpc] | None = None,
+        rpc_factory: Callable[[], ContractRpc] | None = None,
         home_domain_of: Callable[[str], str | None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -104,8 +104,9 @@ class TokenDirectory:
         self._failed: dict[str, float] = {}  # address -> when its last read failed
         self._lock = threading.Lock()
 
-    def _default_rpc(self) -> SorobanRpc:
-        return SorobanRpc(self._settings.rpc_url, timeout=RPC_TIMEOUT_SECONDS, max_retries=0)
+    def _default_rpc(self) -> ContractRpc:
+        # Pages and the background pass never wait on a slow node: no retries.
+        return contract_rpc(self._settings, timeout=RPC_TIMEOUT_SECONDS, max_retries=0)
 
     def _horizon_home_domain(self, issuer: str) -> str | None:
         """The issuer account's ``home_domain`` from Horizon, when one is configured."""
@@ -216,7 +217,7 @@ class TokenDirectory:
             finally:
                 rpc.close()
 
-    def _read_one(self, rpc: SorobanRpc, address: str) -> None:
+    def _read_one(self, rpc: ContractRpc, address: str) -> None:
         try:
             token: ChainToken | None = read_token(rpc, address, self._settings.network_passphrase)
         except NotAToken as exc:

@@ -38,8 +38,8 @@ from tests.support.payer_flow import (
     signed,
     submit,
 )
-from tests.support.payer_rpc import PayerRpc, SorobanState, rpc_call, wallet_pays
 from tests.support.server import serve
+from tests.support.soroban_rpc import FakeSorobanRpc, SorobanState, rpc_call, wallet_pays
 
 from stellarstream.api.app import create_app
 from stellarstream.db.engine import make_engine, make_sessionmaker
@@ -62,7 +62,7 @@ def assert_unchanged(http: httpx.Client, slug: str) -> None:
     assert link["lastFailure"] is None and link["completedBy"] is None
 
 
-def sends(node: PayerRpc) -> int:
+def sends(node: FakeSorobanRpc) -> int:
     return node.requests["sendTransaction"]
 
 
@@ -198,7 +198,7 @@ def hook(http: httpx.Client) -> None:
 def test_a_signed_prepared_transaction_is_sent_once_and_the_link_is_signed(
     http: httpx.Client,
     link: InvoiceLink,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
     state: SorobanState,
     sessions: sessionmaker[Session],
     hook: None,
@@ -232,7 +232,7 @@ def test_a_signed_prepared_transaction_is_sent_once_and_the_link_is_signed(
 
 @pytest.mark.parametrize("case", list(TAMPERED))
 def test_a_changed_envelope_is_422_naming_the_difference_and_nothing_is_sent(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc], case: str
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc], case: str
 ) -> None:
     tamper, expected = TAMPERED[case]
     signed_xdr = tamper(prepared(http, link.slug))
@@ -247,7 +247,7 @@ def test_a_changed_envelope_is_422_naming_the_difference_and_nothing_is_sent(
 
 @pytest.mark.parametrize("signed_xdr", ["not xdr at all", "AAAA", "", "  "])
 def test_what_is_not_a_transaction_envelope_is_422(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc], signed_xdr: str
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc], signed_xdr: str
 ) -> None:
     response = submit(http, link.slug, signed_xdr)
     assert response.status_code == 422, response.text
@@ -257,7 +257,7 @@ def test_what_is_not_a_transaction_envelope_is_422(
 
 
 def test_a_transaction_prepared_for_another_link_is_422(
-    http: httpx.Client, link: InvoiceLink, other: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, other: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     for_other = signed(http, other.slug)
     response = submit(http, link.slug, for_other)
@@ -279,7 +279,7 @@ def test_a_refused_transaction_is_failed_and_the_link_stays_payable(
     http: httpx.Client,
     link: InvoiceLink,
     state: SorobanState,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
     clock: FakeClock,
 ) -> None:
     envelope = signed(http, link.slug)
@@ -321,7 +321,7 @@ def test_a_transaction_failing_in_its_ledger_returns_the_link_to_draft(
 def test_a_pending_transaction_that_fails_later_is_noticed_in_the_background(
     link: InvoiceLink,
     state: SorobanState,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
     app_with: Callable[..., httpx.Client],
 ) -> None:
     http = app_with(rpc[0], invoice_submit_wait_seconds=0.1, invoice_follow_seconds=10)
@@ -338,7 +338,7 @@ def test_a_pending_transaction_that_fails_later_is_noticed_in_the_background(
 
 
 def test_a_busy_network_is_503_and_the_link_is_unchanged(
-    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     state.send_statuses.append("TRY_AGAIN_LATER")
     response = submit(http, link.slug, signed(http, link.slug))
@@ -365,7 +365,7 @@ def test_an_expired_or_canceled_link_is_409_and_nothing_is_sent(
     http: httpx.Client,
     database_url: str,
     clock: FakeClock,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
     final: str,
 ) -> None:
     link = create_link(
@@ -395,12 +395,12 @@ def report(http: httpx.Client, slug: str, tx_hash: str) -> httpx.Response:
     return http.post(f"{URL}/{slug}/submitted", json={"txHash": tx_hash})
 
 
-def lookups(node: PayerRpc, tx_hash: str) -> int:
+def lookups(node: FakeSorobanRpc, tx_hash: str) -> int:
     return sum(1 for m, p in node.calls if m == "getTransaction" and p["hash"] == tx_hash)
 
 
 def test_a_hash_the_network_does_not_know_changes_nothing(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc], pay_settings: Any
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc], pay_settings: Any
 ) -> None:
     tx_hash = secrets.token_hex(32)
     response = report(http, link.slug, tx_hash)
@@ -416,7 +416,7 @@ def test_a_hash_the_network_does_not_know_changes_nothing(
 
 
 def test_the_hash_of_a_landed_payment_makes_the_link_signed(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())
     response = report(http, link.slug, landed["txHash"])
@@ -428,7 +428,7 @@ def test_the_hash_of_a_landed_payment_makes_the_link_signed(
 
 
 def test_a_landed_transaction_that_pays_another_invoice_is_422(
-    http: httpx.Client, link: InvoiceLink, other: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, other: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     landed = wallet_pays(rpc[0], signed(http, other.slug).to_xdr())
     assert landed["status"] == "SUCCESS"
@@ -442,7 +442,7 @@ def test_a_landed_transaction_that_pays_another_invoice_is_422(
 
 
 def test_a_transaction_that_failed_on_chain_is_422(
-    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     state.fail_next = True
     landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())
@@ -455,7 +455,7 @@ def test_a_transaction_that_failed_on_chain_is_422(
 
 
 def test_a_reported_hash_that_lands_later_is_followed_to_signed(
-    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, state: SorobanState, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     envelope = signed(http, link.slug)
     tx_hash = envelope.hash_hex()

@@ -30,11 +30,11 @@ from tests.support.payer_flow import (
     request_tx,
     signed,
 )
-from tests.support.payer_rpc import MIN_RESOURCE_FEE, PayerRpc, SorobanState, wallet_pays
 from tests.support.server import serve
+from tests.support.soroban_rpc import MIN_RESOURCE_FEE, FakeSorobanRpc, SorobanState, wallet_pays
 
+from nebula_sdk.lib.invocations import STREAM_ARGS_KEYS
 from stellarstream.api.app import create_app
-from stellarstream.chain.invocation import STREAM_ARGS_KEYS
 from stellarstream.config import Settings, load_settings
 from stellarstream.db.engine import make_engine, make_sessionmaker
 from stellarstream.db.models import InvoiceLink
@@ -62,7 +62,7 @@ def test_transaction_xdr_is_the_exact_create_stream_call_with_memo_slug(
     link: InvoiceLink,
     clock: FakeClock,
     pay_settings: Settings,
-    rpc: tuple[str, PayerRpc],
+    rpc: tuple[str, FakeSorobanRpc],
 ) -> None:
     response = request_tx(http, link.slug)
     assert response.status_code == 200, response.text
@@ -247,7 +247,7 @@ def test_a_failed_simulation_is_502(
 
 
 def test_an_rpc_error_answer_is_502(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     rpc[1].faults.push("rpc_error", code=-32602, message="invalid parameters")
     response = request_tx(http, link.slug)
@@ -269,7 +269,7 @@ def test_an_unreachable_rpc_is_503(
 
 
 def test_an_rpc_failing_with_5xx_is_503_after_brief_retries(
-    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     rpc[1].faults.push("503", times=3)
     response = request_tx(http, link.slug)
@@ -297,7 +297,7 @@ def test_without_a_contract_payments_are_503(
 
 
 def test_submitted_moves_draft_to_signed_and_is_idempotent_per_hash(
-    http: httpx.Client, link: InvoiceLink, clock: FakeClock, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, link: InvoiceLink, clock: FakeClock, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())  # the wallet sent it itself
     assert landed["status"] == "SUCCESS"
@@ -345,7 +345,7 @@ def test_submitted_cannot_revive_a_canceled_link(
 
 
 def test_completion_comes_from_the_chain_and_a_late_report_of_its_hash_is_fine(
-    http: httpx.Client, database_url: str, link: InvoiceLink, rpc: tuple[str, PayerRpc]
+    http: httpx.Client, database_url: str, link: InvoiceLink, rpc: tuple[str, FakeSorobanRpc]
 ) -> None:
     landed = wallet_pays(rpc[0], signed(http, link.slug).to_xdr())
     tx_hash = landed["txHash"]

@@ -26,9 +26,9 @@ from tests.support.factories import invoice_body
 from tests.support.invoice_flow import CONTRACT, create_link, ingest, payment, withdrawal
 from tests.support.payer_flow import make_settings as payer_settings
 from tests.support.payer_flow import pay, payer_state
-from tests.support.payer_rpc import PayerRpc, running_payer_rpc
 from tests.support.raw_db import raw_contents
 from tests.support.server import serve
+from tests.support.soroban_rpc import FakeSorobanRpc, running_soroban_rpc
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 from stellarstream.api.app import create_app
@@ -60,15 +60,15 @@ def make_settings(
 
 
 @pytest.fixture
-def rpc() -> Iterator[tuple[str, PayerRpc]]:
+def rpc() -> Iterator[tuple[str, FakeSorobanRpc]]:
     """A fake RPC the payer's transactions are prepared on and sent to."""
-    with running_payer_rpc(payer_state()) as served:
+    with running_soroban_rpc(state=payer_state()) as served:
         yield served
 
 
 @pytest.fixture
 def http(
-    tmp_path: Path, database_url: str, clock: FakeClock, rpc: tuple[str, PayerRpc]
+    tmp_path: Path, database_url: str, clock: FakeClock, rpc: tuple[str, FakeSorobanRpc]
 ) -> Iterator[httpx.Client]:
     app = create_app(make_settings(tmp_path, database_url, rpc_url=rpc[0]), clock=clock)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from stellar_sdk import Account, Keypair, Network, SorobanDataBuilder
 from tests.support import contract_events as ce
-from tests.support.payer_rpc import account_entry_xdr
+from tests.support.soroban_rpc import account_entry_xdr
 from tests.support.stellar_rpc import recorded_method_result
 
-from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
+from nebula_sdk.lib.invocations import StreamArgs, create_stream_transaction
 from stellarstream.chain.soroban import Simulation, _parse_account, _parse_simulation, assemble
 from stellarstream.errors import MalformedResponse
 

@@ -23,7 +23,7 @@ from stellar_sdk import xdr as x
 from stellar_sdk.operation import BumpSequence, InvokeHostFunction
 from tests.support import contract_events as ce
 
-from stellarstream.chain.invocation import StreamArgs, create_stream_transaction
+from nebula_sdk.lib.invocations import StreamArgs, create_stream_transaction
 from stellarstream.chain.soroban import Simulation, assemble
 from stellarstream.db.models import InvoiceLink
 from stellarstream.invoices.verify import differences, invocation, invoice_mismatch, signed_by

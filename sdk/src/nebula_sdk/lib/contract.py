@@ -22,13 +22,11 @@ from .invocations import (
     Call,
     assemble,
     build_transaction,
-    failure,
-    return_value,
     sep7_uri,
     sign_address_auth,
-    simulated_return,
     verify_wallet_signature,
 )
+from .results import failure, return_value, simulated_return
 from .rpc import AsyncSorobanRpc, SorobanRpc
 
 __all__ = ["AsyncContractRunner", "ContractRunner", "Landed"]

@@ -1,15 +1,23 @@
 """Pure (no I/O) pieces of a contract call: arguments, transaction, assembly, results, SEP-7.
 
+The one contract-call builder of the project: the SDK's runners and the StellarStream backend
+(invoice payments) both build and assemble their transactions here.
+
 Argument encoding follows the contract spec (``stellarstream-contract-events.md`` section 3):
 ``StreamArgs`` is a ``#[contracttype]`` struct, so an ``SCV_MAP`` with ``Symbol`` keys sorted by
 name; ``Option::None`` is ``SCV_VOID``; ``i128``/``u64``/``u32``/``bool``/``Address`` map to their
 ``SCVal`` types. Everything is built with ``stellar_sdk.scval``, never by hand.
+
+:func:`apply_simulation` assembles as stellar-sdk's ``SorobanServer.prepare_transaction`` does:
+a resource fee left from an earlier simulation is taken off before the new ``minResourceFee`` is
+added, so the fee is always the base fee plus the latest simulation's resource fee.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,26 +27,31 @@ from stellar_sdk.auth import authorize_entry
 from stellar_sdk.operation import InvokeHostFunction
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
-from .._exceptions import SigningError, SimulationError, TransactionFailedError
+from .._exceptions import SigningError, SimulationError
 from ..types.create_stream_params import CreateStreamParams
 
 __all__ = [
+    "CREATE_STREAM",
     "STREAM_ARGS_KEYS",
     "Call",
+    "StreamArgs",
+    "apply_simulation",
     "assemble",
     "build_transaction",
     "cancel_call",
     "create_stream_call",
-    "failure",
-    "return_value",
+    "create_stream_transaction",
     "sep7_uri",
     "sign_address_auth",
     "stream_args",
+    "stream_args_scval",
     "top_up_call",
     "verify_wallet_signature",
     "withdraw_call",
 ]
 
+CREATE_STREAM = "create_stream"
+MEMO_MAX = 32
 STREAM_ARGS_KEYS = (
     "affiliate",
     "cancellation_type",
@@ -79,39 +92,110 @@ class Call:
     args: list[stellar_xdr.SCVal]
 
 
+@dataclass(frozen=True, slots=True)
+class StreamArgs:
+    """``StreamArgs`` with the spec's defaults for a plain linear stream without extras."""
+
+    sender: str
+    receiver: str
+    token: str
+    total_amount: int
+    start_time: int
+    end_time: int
+    cliff_time: int | None = None  # None: no cliff (= start_time)
+    step_duration: int = 0
+    multiplier_bps: int = 0
+    penalty_bps: int = 0
+    vault_address: str | None = None
+    yield_enabled: bool = False
+    is_recurrent: bool = False
+    cycle_duration: int = 0
+    cancellation_type: int = 0
+    affiliate: str | None = None
+    memo: str | None = None
+    yield_recipient: int = 0
+    split_bps: int = 0
+    curve_type: int = 0  # 0 linear, 1 exponential
+    split_address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.total_amount <= 0:
+            raise ValueError("total_amount must be positive")
+        if self.memo is not None and not _is_symbol(self.memo):
+            raise ValueError(f"memo must be 1-{MEMO_MAX} characters of [A-Za-z0-9_]")
+
+
+def _is_symbol(value: str) -> bool:
+    allowed = all(c.isascii() and (c.isalnum() or c == "_") for c in value)
+    return 0 < len(value) <= MEMO_MAX and allowed
+
+
 def _optional_address(value: str | None) -> stellar_xdr.SCVal:
     return scval.to_void() if value is None else scval.to_address(value)
+
+
+def stream_args_scval(args: StreamArgs) -> stellar_xdr.SCVal:
+    """The ``StreamArgs`` struct as an SCVal map: all keys, Void for ``None``, sorted by name."""
+    fields: dict[str, stellar_xdr.SCVal] = {
+        "sender": scval.to_address(args.sender),
+        "receiver": scval.to_address(args.receiver),
+        "token": scval.to_address(args.token),
+        "total_amount": scval.to_int128(args.total_amount),
+        "start_time": scval.to_uint64(args.start_time),
+        "cliff_time": scval.to_uint64(
+            args.start_time if args.cliff_time is None else args.cliff_time
+        ),
+        "end_time": scval.to_uint64(args.end_time),
+        "step_duration": scval.to_int128(args.step_duration),
+        "multiplier_bps": scval.to_int128(args.multiplier_bps),
+        "penalty_bps": scval.to_uint32(args.penalty_bps),
+        "vault_address": _optional_address(args.vault_address),
+        "yield_enabled": scval.to_bool(args.yield_enabled),
+        "is_recurrent": scval.to_bool(args.is_recurrent),
+        "cycle_duration": scval.to_uint64(args.cycle_duration),
+        "cancellation_type": scval.to_uint32(args.cancellation_type),
+        "affiliate": _optional_address(args.affiliate),
+        "memo": scval.to_void() if args.memo is None else scval.to_symbol(args.memo),
+        "yield_recipient": scval.to_uint32(args.yield_recipient),
+        "split_bps": scval.to_uint32(args.split_bps),
+        "curve_type": scval.to_uint32(args.curve_type),
+        "split_address": _optional_address(args.split_address),
+    }
+    assert tuple(sorted(fields)) == STREAM_ARGS_KEYS
+    return scval.to_struct(fields)  # sorts the keys
 
 
 def stream_args(
     params: CreateStreamParams, *, sender: str, start: int, cliff: int, end: int
 ) -> stellar_xdr.SCVal:
-    """The ``StreamArgs`` struct: all keys, Void for ``None``, sorted by name."""
-    fields: dict[str, stellar_xdr.SCVal] = {
-        "sender": scval.to_address(sender),
-        "receiver": scval.to_address(params.receiver),
-        "token": scval.to_address(params.token),
-        "total_amount": scval.to_int128(params.total_amount),
-        "start_time": scval.to_uint64(start),
-        "cliff_time": scval.to_uint64(cliff),
-        "end_time": scval.to_uint64(end),
-        "step_duration": scval.to_int128(params.step_duration),
-        "multiplier_bps": scval.to_int128(params.multiplier_bps),
-        "penalty_bps": scval.to_uint32(params.penalty_bps),
-        "vault_address": _optional_address(params.vault_address),
-        "yield_enabled": scval.to_bool(params.yield_enabled),
-        "is_recurrent": scval.to_bool(params.is_recurrent),
-        "cycle_duration": scval.to_uint64(params.cycle_duration),
-        "cancellation_type": scval.to_uint32(params.cancellation_type),
-        "affiliate": _optional_address(params.affiliate),
-        "memo": scval.to_void() if params.memo is None else scval.to_symbol(params.memo),
-        "yield_recipient": scval.to_uint32(params.yield_recipient),
-        "split_bps": scval.to_uint32(params.split_bps),
-        "curve_type": scval.to_uint32(params.curve_type),
-        "split_address": _optional_address(params.split_address),
-    }
-    assert sorted(fields) == sorted(STREAM_ARGS_KEYS)
-    return scval.to_struct(fields)  # sorts the keys
+    """The ``StreamArgs`` struct of ``params`` with its sender and resolved times."""
+    return stream_args_scval(
+        StreamArgs(
+            sender=sender,
+            receiver=params.receiver,
+            token=params.token,
+            total_amount=params.total_amount,
+            start_time=start,
+            end_time=end,
+            cliff_time=cliff,
+            step_duration=params.step_duration,
+            multiplier_bps=params.multiplier_bps,
+            penalty_bps=params.penalty_bps,
+            vault_address=params.vault_address,
+            yield_enabled=params.yield_enabled,
+            is_recurrent=params.is_recurrent,
+            cycle_duration=params.cycle_duration,
+            cancellation_type=params.cancellation_type,
+            affiliate=params.affiliate,
+            memo=params.memo,
+            yield_recipient=params.yield_recipient,
+            split_bps=params.split_bps,
+            curve_type=params.curve_type,
+            split_address=params.split_address,
+        )
+    )
 
 
 def create_stream_call(
@@ -124,7 +208,7 @@ def create_stream_call(
     end: int,
 ) -> Call:
     args = stream_args(params, sender=sender, start=start, cliff=cliff, end=end)
-    return Call(contract_id, "create_stream", [args])
+    return Call(contract_id, CREATE_STREAM, [args])
 
 
 def withdraw_call(contract_id: str, stream_id: int, beneficiary: str) -> Call:
@@ -153,17 +237,41 @@ def build_transaction(
     network_passphrase: str,
     base_fee: int,
     timeout_seconds: int = 300,
+    valid_until: int | None = None,
 ) -> TransactionEnvelope:
-    """The unsigned, unsimulated transaction: one InvokeHostFunction, no memo."""
-    return (
-        TransactionBuilder(
-            source_account=Account(source, sequence),
-            network_passphrase=network_passphrase,
-            base_fee=base_fee,
-        )
-        .append_invoke_contract_function_op(call.contract_id, call.function, call.args)
-        .set_timeout(timeout_seconds)
-        .build()
+    """The unsigned, unsimulated transaction: one InvokeHostFunction, no memo. It is valid for
+    ``timeout_seconds`` from now, or until ``valid_until`` (unix seconds) when that is given."""
+    builder = TransactionBuilder(
+        source_account=Account(source, sequence),
+        network_passphrase=network_passphrase,
+        base_fee=base_fee,
+    ).append_invoke_contract_function_op(call.contract_id, call.function, call.args)
+    if valid_until is None:
+        builder.set_timeout(timeout_seconds)
+    else:
+        builder.add_time_bounds(0, valid_until)
+    return builder.build()
+
+
+def create_stream_transaction(
+    source: Account,
+    contract_id: str,
+    args: StreamArgs,
+    *,
+    network_passphrase: str,
+    base_fee: int = 100,
+    valid_until: int,
+) -> TransactionEnvelope:
+    """An unsigned transaction from ``source`` invoking ``create_stream(args)``, valid until
+    ``valid_until`` (unix seconds). Prepare it (simulate, then assemble) before anyone signs it."""
+    call = Call(contract_id, CREATE_STREAM, [stream_args_scval(args)])
+    return build_transaction(
+        call,
+        source=source.account.universal_account_id,
+        sequence=source.sequence,
+        network_passphrase=network_passphrase,
+        base_fee=base_fee,
+        valid_until=valid_until,
     )
 
 
@@ -177,8 +285,31 @@ def simulation_failure(error: str) -> SimulationError:
     return SimulationError(message, contract_error_code=code, diagnostic=error)
 
 
+def apply_simulation(
+    envelope: TransactionEnvelope,
+    *,
+    transaction_data: str,
+    min_resource_fee: int,
+    auth: Sequence[str],
+) -> TransactionEnvelope:
+    """A copy of ``envelope`` with a simulation's footprint and resources, resource fee and
+    (when the operation has none) recorded auth entries, unsigned."""
+    prepared = copy.deepcopy(envelope)
+    prepared.signatures = []
+    tx = prepared.transaction
+    if tx.soroban_data is not None:  # prepared before: its resource fee is replaced, not added to
+        tx.fee -= tx.soroban_data.resource_fee.int64
+    tx.fee += min_resource_fee
+    tx.soroban_data = stellar_xdr.SorobanTransactionData.from_xdr(transaction_data)
+    op = tx.operations[0]
+    if isinstance(op, InvokeHostFunction) and not op.auth:
+        op.auth = [stellar_xdr.SorobanAuthorizationEntry.from_xdr(entry) for entry in auth]
+    return prepared
+
+
 def assemble(envelope: TransactionEnvelope, simulation: dict[str, Any]) -> TransactionEnvelope:
-    """Apply a simulation to ``envelope``: footprint and resources, resource fee, auth."""
+    """Apply a ``simulateTransaction`` answer to ``envelope`` (see :func:`apply_simulation`), or
+    raise :class:`SimulationError` saying why it cannot be."""
     error = simulation.get("error")
     if error:
         raise simulation_failure(str(error))
@@ -189,24 +320,13 @@ def assemble(envelope: TransactionEnvelope, simulation: dict[str, Any]) -> Trans
     results = simulation.get("results") or []
     if len(results) != 1 or "transactionData" not in simulation:
         raise SimulationError("the simulation returned no result for the invocation")
-    prepared = copy.deepcopy(envelope)
-    prepared.signatures = []
-    tx = prepared.transaction
-    tx.fee += int(simulation["minResourceFee"])
-    tx.soroban_data = stellar_xdr.SorobanTransactionData.from_xdr(simulation["transactionData"])
-    op = tx.operations[0]
-    assert isinstance(op, InvokeHostFunction)
-    if not op.auth:
-        op.auth = [
-            stellar_xdr.SorobanAuthorizationEntry.from_xdr(entry)
-            for entry in results[0].get("auth") or []
-        ]
-    return prepared
-
-
-def simulated_return(simulation: dict[str, Any]) -> str | None:
-    results = simulation.get("results") or []
-    return str(results[0]["xdr"]) if results and results[0].get("xdr") else None
+    assert isinstance(envelope.transaction.operations[0], InvokeHostFunction)
+    return apply_simulation(
+        envelope,
+        transaction_data=simulation["transactionData"],
+        min_resource_fee=int(simulation["minResourceFee"]),
+        auth=results[0].get("auth") or [],
+    )
 
 
 def _address_credentials(
@@ -278,52 +398,3 @@ def sep7_uri(envelope: TransactionEnvelope, network_passphrase: str, pubkey: str
         message=msg[:300],
         network_passphrase=network_passphrase,
     ).to_uri()
-
-
-def return_value(get_transaction: dict[str, Any]) -> stellar_xdr.SCVal | None:
-    """The invocation's return value from a SUCCESS ``getTransaction`` (meta v3 or v4)."""
-    meta_xdr = get_transaction.get("resultMetaXdr")
-    if not meta_xdr:
-        return None
-    meta = stellar_xdr.TransactionMeta.from_xdr(meta_xdr)
-    for version in (meta.v4, meta.v3):
-        if version is not None and version.soroban_meta is not None:
-            value: stellar_xdr.SCVal | None = version.soroban_meta.return_value
-            return value
-    return None
-
-
-def _op_code(result: stellar_xdr.OperationResult) -> str:
-    if result.tr is None:
-        return str(result.code.name)
-    for name, value in vars(result.tr).items():
-        if name != "type" and value is not None and hasattr(value, "code"):
-            return str(value.code.name)
-    return str(result.code.name)
-
-
-def failure(
-    result_xdr: str | None, *, tx_hash: str | None, ledger: int | None, what: str
-) -> TransactionFailedError:
-    """A :class:`TransactionFailedError` carrying the result codes of ``result_xdr``."""
-    tx_code: str | None = None
-    op_codes: list[str] = []
-    if result_xdr:
-        result = stellar_xdr.TransactionResult.from_xdr(result_xdr).result
-        tx_code = str(result.code.name)
-        for op_result in result.results or []:
-            op_codes.append(_op_code(op_result))
-        inner = result.inner_result_pair
-        if inner is not None:
-            tx_code = str(inner.result.result.code.name)
-            op_codes = [_op_code(r) for r in inner.result.result.results or []]
-    detail = tx_code or "unknown result"
-    if op_codes:
-        detail += f" [{', '.join(op_codes)}]"
-    return TransactionFailedError(
-        f"{what}: {detail}",
-        tx_hash=tx_hash,
-        transaction_code=tx_code,
-        operation_codes=op_codes,
-        ledger=ledger,
-    )

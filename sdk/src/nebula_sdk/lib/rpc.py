@@ -1,7 +1,9 @@
 """A small Stellar RPC (JSON-RPC 2.0) client over httpx, sync and async, with retries.
 
 We speak JSON-RPC ourselves rather than through ``stellar_sdk.SorobanServer`` so that both clients
-share one HTTP stack, one timeout and one retry policy (and async needs no aiohttp).
+share one HTTP stack, one timeout and one retry policy (and async needs no aiohttp). (The backend's
+``stellarstream.chain.soroban.ContractRpc`` is the server's own client, with its errors; both build
+and assemble transactions through :mod:`nebula_sdk.lib.invocations`.)
 Every method used here is safe to repeat: reads, simulation, and ``sendTransaction`` of the same
 signed envelope (the node answers DUPLICATE).
 """

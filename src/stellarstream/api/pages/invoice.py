@@ -40,10 +40,9 @@ from stellarstream.api.pages import format as fmt
 from stellarstream.api.pages.render import html
 from stellarstream.chain.stream_ids import public_id
 from stellarstream.db.models import InvoiceLink, Stream
-from stellarstream.errors import NotFound, StellarStreamError
+from stellarstream.errors import NotFound, NotPayable, StellarStreamError
 from stellarstream.invoices.lifecycle import OPEN, InvoiceStatus, effective_status
 from stellarstream.invoices.payment import (
-    NotPayable,
     PaymentRequests,
     TransactionRequest,
     payments_missing_setting,

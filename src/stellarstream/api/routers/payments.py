@@ -18,9 +18,11 @@ from stellarstream.api.schemas.payments import (
     TransactionRequestIn,
     TransactionRequestOut,
 )
-from stellarstream.invoices.payment import NotPayable, PaymentRequests
+from stellarstream.errors import NotPayable
+from stellarstream.invoices.followers import Followers
+from stellarstream.invoices.payment import PaymentRequests
 from stellarstream.invoices.service import InvoiceService
-from stellarstream.invoices.submission import Followers, SubmissionConflict, Submissions
+from stellarstream.invoices.submission import SubmissionConflict, Submissions
 
 router = APIRouter(prefix="/api/v1/invoice-links", tags=["payer"])
 

@@ -1,16 +1,21 @@
-"""The create_stream invocation: StreamArgs as a sorted struct map with every key, Void for None."""
+"""The create_stream invocation: StreamArgs as a sorted struct map with every key, Void for None;
+assembling a simulation into it as stellar-sdk does."""
 
 from __future__ import annotations
 
 import pytest
-from stellar_sdk import Account, Network, scval
+from stellar_sdk import Account, Network, SorobanDataBuilder, TransactionEnvelope, scval
 from stellar_sdk import xdr as x
+from stellar_sdk.base_soroban_server import _assemble_transaction
 from stellar_sdk.operation import InvokeHostFunction
+from stellar_sdk.soroban_rpc import SimulateTransactionResponse
 from tests.support import contract_events as ce
+from tests.support.stellar_rpc import recorded_method_result
 
-from stellarstream.chain.invocation import (
+from nebula_sdk.lib.invocations import (
     STREAM_ARGS_KEYS,
     StreamArgs,
+    assemble,
     create_stream_transaction,
     stream_args_scval,
 )
@@ -117,3 +122,55 @@ def test_the_transaction_calls_create_stream_from_the_payer() -> None:
     invoke = operation.host_function.invoke_contract
     assert invoke is not None and invoke.function_name.sc_symbol == b"create_stream"
     assert invoke.args == [stream_args_scval(args())]
+
+
+# --- assembly: the fee after a (re-)simulation, against stellar-sdk's own prepare_transaction ---
+
+
+def recorded_simulation() -> dict[str, object]:
+    return recorded_method_result("simulateTransaction", 0)
+
+
+def prepared_by_stellar_sdk(envelope: TransactionEnvelope) -> TransactionEnvelope:
+    response = SimulateTransactionResponse.model_validate(recorded_simulation())
+    return _assemble_transaction(envelope, response)
+
+
+def a_transaction() -> TransactionEnvelope:
+    return create_stream_transaction(
+        Account(ce.account(1), 41),
+        ce.V2_CONTRACT,
+        args(),
+        network_passphrase=Network.TESTNET_NETWORK_PASSPHRASE,
+        base_fee=100,
+        valid_until=900,
+    )
+
+
+def test_assembling_a_recorded_simulation_matches_stellar_sdk() -> None:
+    simulation = recorded_simulation()
+    fresh = a_transaction()
+    prepared = assemble(fresh, simulation)
+    assert prepared.transaction.fee == 100 + int(str(simulation["minResourceFee"]))
+    assert prepared.to_xdr() == prepared_by_stellar_sdk(fresh).to_xdr()
+    assert fresh.transaction.soroban_data is None  # the original is left as it was
+
+
+def test_re_assembling_replaces_the_prior_resource_fee_as_stellar_sdk_does() -> None:
+    # A prepared transaction simulated again (a retry, a new footprint): its old resource fee
+    # (the one in its sorobanData) is taken off before the new minResourceFee is added.
+    once = assemble(a_transaction(), recorded_simulation())
+    twice = assemble(once, recorded_simulation())
+    assert twice.to_xdr() == prepared_by_stellar_sdk(once).to_xdr()
+    prior = once.transaction.soroban_data
+    assert prior is not None
+    expected = once.transaction.fee - prior.resource_fee.int64 + 90_353
+    assert twice.transaction.fee == expected
+
+
+def test_re_assembling_as_nodes_answer_keeps_base_fee_plus_resource_fee() -> None:
+    # Nodes put minResourceFee into transactionData's resourceFee: the fee never grows.
+    data = SorobanDataBuilder().set_resource_fee(90_353).build().to_xdr()
+    simulation = {**recorded_simulation(), "transactionData": data}
+    once = assemble(a_transaction(), simulation)
+    assert assemble(once, simulation).transaction.fee == once.transaction.fee == 100 + 90_353
